@@ -1,0 +1,117 @@
+/** Byte helpers shared by the codecs. No `node:` imports: these run in browsers too. */
+
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function utf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/** Decodes UTF-8, replacing invalid sequences with U+FFFD. */
+export function fromUtf8(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+/** Decodes UTF-8, or returns `undefined` when the bytes are not valid UTF-8. */
+export function fromUtf8Strict(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One byte per char (ISO-8859-1), as HTTP field text is carried on the wire. */
+export function fromLatin1(bytes: Uint8Array, start: number, end: number): string {
+  let text = '';
+  // Chunked so that String.fromCharCode never receives too many arguments.
+  for (let i = start; i < end; i += 4096) {
+    const stop = Math.min(end, i + 4096);
+    text += String.fromCharCode.apply(null, bytes.subarray(i, stop) as unknown as number[]);
+  }
+  return text;
+}
+
+/** Writes `text` one byte per char; callers only pass chars <= 0xff. */
+export function latin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** True when every char of `text` is a single byte (<= 0xff). */
+export function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.length === 0) return EMPTY_BYTES;
+  let length = total ?? 0;
+  if (total === undefined) for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUE = new Int16Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) BASE64_VALUE[BASE64.charCodeAt(i)] = i;
+// The URL-safe alphabet decodes too.
+BASE64_VALUE[0x2d] = 62;
+BASE64_VALUE[0x5f] = 63;
+
+export function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  let out = '';
+  const full = bytes.length - (bytes.length % 3);
+  for (let i = 0; i < full; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += BASE64[n >>> 18]! + BASE64[(n >>> 12) & 63]! + BASE64[(n >>> 6) & 63]! + BASE64[n & 63]!;
+    if (out.length >= 8192) {
+      parts.push(out);
+      out = '';
+    }
+  }
+  const rest = bytes.length - full;
+  if (rest === 1) {
+    const n = bytes[full]! << 16;
+    out += `${BASE64[n >>> 18]!}${BASE64[(n >>> 12) & 63]!}==`;
+  } else if (rest === 2) {
+    const n = (bytes[full]! << 16) | (bytes[full + 1]! << 8);
+    out += `${BASE64[n >>> 18]!}${BASE64[(n >>> 12) & 63]!}${BASE64[(n >>> 6) & 63]!}=`;
+  }
+  parts.push(out);
+  return parts.join('');
+}
+
+/** Decodes standard or URL-safe base64, padded or not; `undefined` when malformed. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  if (text.length - end > 2 || end % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  let buffer = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? BASE64_VALUE[code]! : -1;
+    if (value < 0) return undefined;
+    buffer = (buffer << 6) | value;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (buffer >>> bits) & 0xff;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+import { concatBytes, EMPTY_BYTES, fromUtf8Strict, latin1, toBase64, utf8 } from './bytes.js';
+import { isJsonMediaType, isTextMediaType } from './contentType.js';
+import { canonicalHeaderName, getHeader } from './headerNames.js';
+import { isJsonText } from './isJsonText.js';
+import { createBoundary } from './multipartBoundary.js';
+import { checkStatus, responseContentId, statusText, writableHeaders } from './responseParts.js';
+import type { BatchFormat, HeaderList, SubResponse, SubResponseBody } from './types.js';
+
+export interface EncodeBatchResponseOptions {
+  /** Multipart boundary to use. @default `batch_` and a random token */
+  boundary?: string;
+}
+
+/** A batch response ready to send: its content type and its body as a stream. */
+export interface EncodedBatchResponse {
+  contentType: string;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Bodies up to this size are written in the same chunk as their part head. */
+const COALESCE_BYTES = 16 * 1024;
+
+/**
+ * Encodes sub-responses as a batch response body (SPEC §2 and §3 response), writing
+ * each one as soon as the iterable yields it: the caller yields them in request order.
+ */
+export function encodeBatchResponse(
+  format: BatchFormat,
+  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+  options: EncodeBatchResponseOptions = {},
+): EncodedBatchResponse {
+  if (format === 'json') {
+    return { contentType: 'application/json', body: encodeJsonResponses(responses) };
+  }
+  const boundary = options.boundary ?? createBoundary();
+  return {
+    contentType: `multipart/mixed; boundary=${boundary}`,
+    body: encodeMultipartResponses(responses, boundary),
+  };
+}
+
+async function* encodeMultipartResponses(
+  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+  boundary: string,
+): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for await (const response of responses) {
+    const body = response.body ?? EMPTY_BYTES;
+    let head = `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/http\r\n`;
+    if (response.contentId !== undefined)
+      head += `Content-ID: ${responseContentId(response.contentId)}\r\n`;
+    head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
+    const headers = writableHeaders(response.headers);
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    if (
+      body instanceof Uint8Array &&
+      getHeader(headers, 'content-length') === undefined &&
+      body.length > 0
+    ) {
+      head += `Content-Length: ${body.length}\r\n`;
+    }
+    head += '\r\n';
+    first = false;
+    const headBytes = latin1(head);
+    if (body instanceof Uint8Array) {
+      yield body.length <= COALESCE_BYTES ? concatBytes([headBytes, body]) : headBytes;
+      if (body.length > COALESCE_BYTES) yield body;
+    } else {
+      yield headBytes;
+      for await (const chunk of body) if (chunk.length > 0) yield chunk;
+    }
+  }
+  yield latin1(`${first ? '' : '\r\n'}--${boundary}--\r\n`);
+}
+
+/** `{"Content-Type":"…","Set-Cookie":["a","b"]}` with canonical names, repeated headers as arrays. */
+function headersJson(headers: HeaderList): string {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of headers) {
+    const canonical = canonicalHeaderName(name);
+    const values = grouped.get(canonical);
+    if (values === undefined) grouped.set(canonical, [value]);
+    else values.push(value);
+  }
+  let out = '{';
+  for (const [name, values] of grouped) {
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(name)}:${JSON.stringify(values.length === 1 ? values[0] : values)}`;
+  }
+  return `${out}}`;
+}
+
+async function bodyBytes(body: SubResponseBody): Promise<Uint8Array> {
+  if (body === null) return EMPTY_BYTES;
+  if (body instanceof Uint8Array) return body;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return concatBytes(chunks);
+}
+
+const JSON_EMPTY_STRING = /^[\s]*""[\s]*$/;
+
+/**
+ * The `"body"` member (SPEC §3): JSON spliced as it is when it is valid JSON, text as a
+ * string, anything else base64 with `"bodyEncoding":"base64"`; `""` when empty.
+ */
+function bodyJson(bytes: Uint8Array, contentType: string | undefined): Uint8Array | string {
+  if (bytes.length === 0) return '"body":""';
+  if (isJsonMediaType(contentType)) {
+    // `""` as a JSON value would read back as an empty body: send it as base64 instead.
+    if (
+      isJsonText(bytes) &&
+      !(bytes.length < 16 && JSON_EMPTY_STRING.test(String.fromCharCode(...bytes)))
+    ) {
+      return bytes;
+    }
+  } else if (isTextMediaType(contentType)) {
+    const text = fromUtf8Strict(bytes);
+    if (text !== undefined) return `"body":${JSON.stringify(text)}`;
+  }
+  return `"body":"${toBase64(bytes)}","bodyEncoding":"base64"`;
+}
+
+async function* encodeJsonResponses(
+  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+): AsyncGenerator<Uint8Array> {
+  let separator = '{"responses":[';
+  for await (const response of responses) {
+    const headers = writableHeaders(response.headers);
+    let head = `${separator}{"status":${checkStatus(response.status)}`;
+    if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
+    if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
+    head += `,"headers":${headersJson(headers)},`;
+    separator = ',';
+    const body = bodyJson(await bodyBytes(response.body), getHeader(headers, 'content-type'));
+    if (typeof body === 'string') {
+      yield utf8(`${head}${body}}`);
+    } else {
+      const prefix = utf8(`${head}"body":`);
+      if (body.length <= COALESCE_BYTES) {
+        yield concatBytes([prefix, body, CLOSE_OBJECT]);
+      } else {
+        yield prefix;
+        yield body;
+        yield CLOSE_OBJECT;
+      }
+    }
+  }
+  yield utf8(separator === ',' ? ']}' : '{"responses":[]}');
+}
+
+const CLOSE_OBJECT = utf8('}');

@@ -1,0 +1,47 @@
+export type { BatchErrorCode, BatchErrorDetail, BatchProblem } from './BatchError.js';
+export { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
+export type { MediaType } from './contentType.js';
+export { formatOfContentType, parseMediaType } from './contentType.js';
+export type { BatchRequestInput } from './decodeBatchRequest.js';
+export { decodeBatchRequest, requireFormat } from './decodeBatchRequest.js';
+export type { BatchResponseInput } from './decodeBatchResponse.js';
+export { decodeBatchResponse } from './decodeBatchResponse.js';
+export type {
+  EncodeBatchRequestOptions,
+  EncodedBatchRequest,
+  SubRequestInit,
+} from './encodeBatchRequest.js';
+export { encodeBatchRequest } from './encodeBatchRequest.js';
+export type { EncodeBatchResponseOptions, EncodedBatchResponse } from './encodeBatchResponse.js';
+export { encodeBatchResponse } from './encodeBatchResponse.js';
+export { canonicalHeaderName, isToken } from './headerNames.js';
+export type { InheritHeadersPolicy } from './headerPolicy.js';
+export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './headerPolicy.js';
+export type { RequestPartContext } from './httpMessage.js';
+export { parseRequestPart, parseResponsePart } from './httpMessage.js';
+export { isJsonText } from './isJsonText.js';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PART_HEADER_BYTES,
+  DEFAULT_MAX_REQUESTS,
+  resolveLimits,
+} from './limits.js';
+export type { MultipartPart, MultipartScannerOptions } from './MultipartScanner.js';
+export { MultipartScanner } from './MultipartScanner.js';
+export { mergeDefaults } from './mergeDefaults.js';
+export { createBoundary, multipartBoundary } from './multipartBoundary.js';
+export type { JsonBatchContext } from './parseJsonBatch.js';
+export { parseJsonBatch } from './parseJsonBatch.js';
+export type { BodyInput } from './readBody.js';
+export { reasonPhrase } from './reasonPhrases.js';
+export type {
+  BatchFormat,
+  BatchLimits,
+  DecodedBatch,
+  DecodedSubResponse,
+  HeaderList,
+  ResolvedBatchLimits,
+  SubRequest,
+  SubResponse,
+  SubResponseBody,
+} from './types.js';

@@ -1,0 +1,282 @@
+import { BatchError, type BatchErrorDetail } from './BatchError.js';
+import { EMPTY_BYTES, fromBase64, utf8 } from './bytes.js';
+import { isJsonMediaType } from './contentType.js';
+import { isToken } from './headerNames.js';
+import { isPlainObject, mergeDefaults } from './mergeDefaults.js';
+import { resolveAbsoluteTarget, validateTarget } from './target.js';
+import type { HeaderList, ResolvedBatchLimits, SubRequest } from './types.js';
+
+const TOP_LEVEL_MEMBERS = new Set(['requests', 'defaults']);
+const REQUEST_MEMBERS = new Set([
+  'method',
+  'path',
+  'url',
+  'headers',
+  'body',
+  'bodyEncoding',
+  'id',
+  'dependsOn',
+]);
+const DEFAULTS_MEMBERS = new Set(['method', 'path', 'url', 'headers', 'body', 'bodyEncoding']);
+const MAX_REPORTED_ERRORS = 50;
+
+class Problems {
+  readonly list: BatchErrorDetail[] = [];
+  add(pointer: string, detail: string): void {
+    if (this.list.length < MAX_REPORTED_ERRORS) this.list.push({ pointer, detail });
+  }
+}
+
+/** What a JSON batch is checked against besides its own content. */
+export interface JsonBatchContext {
+  limits: ResolvedBatchLimits;
+  /** The batch request's `Host`, for absolute-URL targets. */
+  host: string | undefined;
+}
+
+function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function checkMembers(
+  value: Record<string, unknown>,
+  allowed: Set<string>,
+  at: string,
+  problems: Problems,
+): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) {
+      problems.add(
+        `${at}/${escapePointer(key)}`,
+        `unknown member "${key}"; allowed: ${[...allowed].join(', ')}`,
+      );
+    }
+  }
+}
+
+/** `url` is a synonym of `path`; both at once is ambiguous. */
+function normaliseUrl(
+  value: Record<string, unknown>,
+  at: string,
+  problems: Problems,
+): Record<string, unknown> {
+  if (!Object.hasOwn(value, 'url')) return value;
+  if (Object.hasOwn(value, 'path')) {
+    problems.add(`${at}/url`, 'give either "path" or its synonym "url", not both');
+  }
+  const { url, ...rest } = value;
+  return { ...rest, path: url };
+}
+
+/** Item headers first, then defaults headers whose name (any case) the item lacks. */
+function mergeHeaders(
+  own: unknown,
+  fallback: unknown,
+  at: string,
+  problems: Problems,
+  limits: ResolvedBatchLimits,
+): HeaderList {
+  const headers: HeaderList = [];
+  const seen = new Set<string>();
+  let bytes = 0;
+  const addAll = (value: unknown, pointer: string, skipSeen: boolean) => {
+    if (value === undefined) return;
+    if (!isPlainObject(value)) {
+      problems.add(pointer, 'must be an object of header names to string values');
+      return;
+    }
+    for (const name of Object.keys(value)) {
+      const lower = name.toLowerCase();
+      if (skipSeen && seen.has(lower)) continue;
+      const where = `${pointer}/${escapePointer(name)}`;
+      if (!isToken(name)) {
+        problems.add(where, 'header name is not an HTTP token');
+        continue;
+      }
+      const raw = value[name];
+      const values = Array.isArray(raw) ? raw : [raw];
+      values.forEach((item, index) => {
+        const itemAt = Array.isArray(raw) ? `${where}/${index}` : where;
+        if (typeof item !== 'string') {
+          problems.add(itemAt, 'header value must be a string (or an array of strings)');
+        } else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(item)) {
+          problems.add(itemAt, 'header value has a line break, control or non-Latin-1 character');
+        } else {
+          headers.push([name, item.trim()]);
+          bytes += name.length + item.length + 4;
+        }
+      });
+      seen.add(lower);
+    }
+  };
+  addAll(own, `${at}/headers`, false);
+  addAll(fallback, '/defaults/headers', true);
+  if (bytes > limits.maxPartHeaderBytes) {
+    throw BatchError.pointer(
+      'part_headers_too_large',
+      `${at}/headers`,
+      `headers are larger than ${limits.maxPartHeaderBytes} bytes`,
+    );
+  }
+  return headers;
+}
+
+function contentTypeOf(headers: HeaderList): string | undefined {
+  for (const [name, value] of headers) if (name.toLowerCase() === 'content-type') return value;
+  return undefined;
+}
+
+function encodeBody(
+  item: Record<string, unknown>,
+  headers: HeaderList,
+  at: string,
+  problems: Problems,
+): Uint8Array {
+  const { body, bodyEncoding } = item;
+  if (bodyEncoding !== undefined) {
+    if (bodyEncoding !== 'base64') {
+      problems.add(`${at}/bodyEncoding`, 'the only body encoding is "base64"');
+      return EMPTY_BYTES;
+    }
+    const bytes = typeof body === 'string' ? fromBase64(body) : undefined;
+    if (bytes === undefined) problems.add(`${at}/body`, 'must be a base64 string');
+    return bytes ?? EMPTY_BYTES;
+  }
+  if (body === undefined || body === null) return EMPTY_BYTES;
+  const contentType = contentTypeOf(headers);
+  if (contentType === undefined) {
+    headers.push(['Content-Type', 'application/json']);
+    return utf8(JSON.stringify(body));
+  }
+  if (typeof body === 'string' && !isJsonMediaType(contentType)) return utf8(body);
+  return utf8(JSON.stringify(body));
+}
+
+/**
+ * Validates a parsed JSON batch (SPEC §3) and turns it into sub-requests: defaults merged
+ * deeply without overwriting, `url` read as `path`, methods upper-cased, bodies encoded,
+ * ids unique and `dependsOn` naming earlier ids only. Every problem found is reported at
+ * once, each with a JSON pointer.
+ */
+export function parseJsonBatch(document: unknown, context: JsonBatchContext): SubRequest[] {
+  const { limits } = context;
+  const problems = new Problems();
+  if (!isPlainObject(document)) {
+    throw BatchError.pointer(
+      'invalid_batch',
+      '',
+      'a JSON batch must be an object with a "requests" array',
+    );
+  }
+  checkMembers(document, TOP_LEVEL_MEMBERS, '', problems);
+  const { requests } = document;
+  if (!Array.isArray(requests)) {
+    throw BatchError.pointer('invalid_batch', '/requests', 'is required and must be an array');
+  }
+  if (requests.length > limits.maxRequests) {
+    throw BatchError.pointer(
+      'too_many_requests_in_batch',
+      '/requests',
+      `batch holds ${requests.length} requests; at most ${limits.maxRequests} are allowed`,
+    );
+  }
+  let defaults: Record<string, unknown> | undefined;
+  if (document.defaults !== undefined) {
+    if (isPlainObject(document.defaults)) {
+      checkMembers(document.defaults, DEFAULTS_MEMBERS, '/defaults', problems);
+      defaults = normaliseUrl(document.defaults, '/defaults', problems);
+    } else {
+      problems.add('/defaults', 'must be an object');
+    }
+  }
+  const { headers: defaultHeaders, ...defaultRest } = defaults ?? {};
+
+  const items: SubRequest[] = [];
+  const ids = new Set<string>();
+  requests.forEach((raw: unknown, index: number) => {
+    const at = `/requests/${index}`;
+    if (!isPlainObject(raw)) {
+      problems.add(at, 'must be an object');
+      return;
+    }
+    checkMembers(raw, REQUEST_MEMBERS, at, problems);
+    const { headers: ownHeaders, ...ownRest } = normaliseUrl(raw, at, problems);
+    const item = mergeDefaults(defaultRest, ownRest);
+
+    const method = item.method ?? 'GET';
+    let upperMethod = 'GET';
+    if (typeof method !== 'string' || !isToken(method)) {
+      problems.add(`${at}/method`, 'must be an HTTP method token');
+    } else {
+      upperMethod = method.toUpperCase();
+      if (upperMethod === 'CONNECT') problems.add(`${at}/method`, 'CONNECT cannot be batched');
+    }
+
+    let target = '';
+    const path = item.path;
+    if (typeof path !== 'string') {
+      problems.add(
+        `${at}/path`,
+        path === undefined ? 'is required (here or in defaults)' : 'must be a string',
+      );
+    } else {
+      const problem = validateTarget(path);
+      if (problem !== undefined) problems.add(`${at}/path`, problem);
+      else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+        const resolved = resolveAbsoluteTarget(path, context.host);
+        if (typeof resolved === 'string') target = resolved;
+        else problems.add(`${at}/path`, resolved.problem);
+      } else target = path;
+    }
+
+    const headers = mergeHeaders(ownHeaders, defaultHeaders, at, problems, limits);
+    const body = encodeBody(item, headers, at, problems);
+    if (body.length > limits.maxItemBodyBytes) {
+      throw BatchError.pointer(
+        'item_body_too_large',
+        `${at}/body`,
+        `body is larger than ${limits.maxItemBodyBytes} bytes`,
+      );
+    }
+
+    const request: SubRequest = { method: upperMethod, target, headers, body };
+    if (item.id !== undefined) {
+      if (typeof item.id !== 'string' || item.id === '') {
+        problems.add(`${at}/id`, 'must be a non-empty string');
+      } else if (ids.has(item.id)) {
+        problems.add(`${at}/id`, `duplicate id "${item.id}"`);
+      } else {
+        request.id = item.id;
+      }
+    }
+    if (item.dependsOn !== undefined) {
+      const dependsOn = item.dependsOn;
+      if (!Array.isArray(dependsOn) || !dependsOn.every((id) => typeof id === 'string')) {
+        problems.add(`${at}/dependsOn`, 'must be an array of ids');
+      } else {
+        dependsOn.forEach((id: string, position) => {
+          if (!ids.has(id)) {
+            problems.add(
+              `${at}/dependsOn/${position}`,
+              `"${id}" is not the id of an earlier request`,
+            );
+          }
+        });
+        request.dependsOn = [...dependsOn];
+      }
+    }
+    if (request.id !== undefined) ids.add(request.id);
+    items.push(request);
+  });
+
+  if (problems.list.length > 0) {
+    const first = problems.list[0] as { pointer: string; detail: string };
+    const more = problems.list.length > 1 ? ` (and ${problems.list.length - 1} more)` : '';
+    throw new BatchError(
+      'invalid_batch',
+      `${first.pointer}: ${first.detail}${more}`,
+      problems.list,
+    );
+  }
+  return items;
+}

@@ -1,0 +1,50 @@
+import { isToken, isValidHeaderValue } from './headerNames.js';
+import { reasonPhrase } from './reasonPhrases.js';
+import type { HeaderList, SubResponse } from './types.js';
+
+/** Headers that describe one connection, never a message inside a batch. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+]);
+
+/**
+ * The headers of a sub-response as they may be written into a batch: hop-by-hop
+ * headers dropped, and any line that could inject another (a name that is not a token,
+ * a value with CR, LF or NUL) dropped too.
+ */
+export function writableHeaders(headers: HeaderList): HeaderList {
+  const out: HeaderList = [];
+  for (const header of headers) {
+    const [name, value] = header;
+    if (!isToken(name) || !isValidHeaderValue(value) || HOP_BY_HOP.has(name.toLowerCase()))
+      continue;
+    out.push(header);
+  }
+  return out;
+}
+
+/** The reason phrase to write: the sub-response's own when it is safe, else the standard one. */
+export function statusText(response: Pick<SubResponse, 'status' | 'statusText'>): string {
+  const text = response.statusText;
+  if (text !== undefined && text !== '' && /^[\t\x20-\x7e\x80-\xff]*$/.test(text)) return text;
+  return reasonPhrase(response.status);
+}
+
+/** Mirrors a request Content-ID (SPEC §2): `<X>` → `<response-X>`, `X` → `response-X`. */
+export function responseContentId(contentId: string): string {
+  const id = contentId.trim();
+  if (id.startsWith('<') && id.endsWith('>')) return `<response-${id.slice(1, -1)}>`;
+  return `response-${id}`;
+}
+
+/** Checks a status code is a three-digit HTTP status. */
+export function checkStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new TypeError(`sub-response status must be a three-digit integer, got ${String(status)}`);
+  }
+  return status;
+}
