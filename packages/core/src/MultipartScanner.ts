@@ -131,6 +131,8 @@ export class MultipartScanner {
 
       const line = delimiterLine(buf, candidate + delimiter.length);
       if (line === LineEnd.NeedMore) {
+        // Wait for the rest of the line; a delimiter found at a line start stays one.
+        this.#atLineStart = candidate === contentEnd;
         this.#keep(buf, pos, contentEnd);
         this.#carry = buf.subarray(contentEnd);
         return out;

@@ -115,3 +115,14 @@ export function fromBase64(text: string): Uint8Array | undefined {
   }
   return out;
 }
+
+/** Strips HTTP optional white space (SP and HTAB only, RFC 9110 §5.6.3) from both ends. */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09))
+    start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09))
+    end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}

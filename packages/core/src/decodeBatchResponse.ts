@@ -74,10 +74,10 @@ function readBody(item: Record<string, unknown>, headers: HeaderList, at: string
     const bytes = typeof body === 'string' ? fromBase64(body) : undefined;
     return bytes ?? fail(`${at}/body`, 'must be a base64 string');
   }
-  if (body === undefined || body === '' || body === null) return EMPTY_BYTES;
-  if (typeof body === 'string' && !isJsonMediaType(getHeader(headers, 'content-type')))
-    return utf8(body);
-  return utf8(JSON.stringify(body));
+  if (body === undefined || body === '') return EMPTY_BYTES;
+  if (isJsonMediaType(getHeader(headers, 'content-type'))) return utf8(JSON.stringify(body));
+  if (typeof body === 'string') return utf8(body);
+  return body === null ? EMPTY_BYTES : utf8(JSON.stringify(body));
 }
 
 function decodeJsonResponse(bytes: Uint8Array): DecodedSubResponse[] {

@@ -104,7 +104,8 @@ function jsonBody(body: Uint8Array, contentType: string | undefined): Record<str
       try {
         const value: unknown = JSON.parse(text);
         // Only when it serialises back to the same bytes: the body must arrive unchanged.
-        if (JSON.stringify(value) === text) return { body: value };
+        // (`null` would read as "no body", so it goes as base64 too.)
+        if (value !== null && JSON.stringify(value) === text) return { body: value };
       } catch {
         // Not JSON after all: sent as base64 below.
       }

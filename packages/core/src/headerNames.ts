@@ -26,26 +26,28 @@ export function isValidHeaderValue(value: string): boolean {
   return true;
 }
 
-const SPECIAL_CASE: Record<string, string> = {
-  etag: 'ETag',
-  te: 'TE',
-  dnt: 'DNT',
-  'www-authenticate': 'WWW-Authenticate',
-  'content-md5': 'Content-MD5',
-  'content-id': 'Content-ID',
-  'x-xss-protection': 'X-XSS-Protection',
-  'x-ua-compatible': 'X-UA-Compatible',
-  'x-dns-prefetch-control': 'X-DNS-Prefetch-Control',
-  'x-request-id': 'X-Request-ID',
-  'x-correlation-id': 'X-Correlation-ID',
-  'x-csrf-token': 'X-CSRF-Token',
-  'x-xsrf-token': 'X-XSRF-Token',
-  'sec-websocket-key': 'Sec-WebSocket-Key',
-  'sec-websocket-accept': 'Sec-WebSocket-Accept',
-  'sec-websocket-version': 'Sec-WebSocket-Version',
-  'sec-websocket-protocol': 'Sec-WebSocket-Protocol',
-  'sec-websocket-extensions': 'Sec-WebSocket-Extensions',
-};
+const SPECIAL_CASE = new Map<string, string>(
+  Object.entries({
+    etag: 'ETag',
+    te: 'TE',
+    dnt: 'DNT',
+    'www-authenticate': 'WWW-Authenticate',
+    'content-md5': 'Content-MD5',
+    'content-id': 'Content-ID',
+    'x-xss-protection': 'X-XSS-Protection',
+    'x-ua-compatible': 'X-UA-Compatible',
+    'x-dns-prefetch-control': 'X-DNS-Prefetch-Control',
+    'x-request-id': 'X-Request-ID',
+    'x-correlation-id': 'X-Correlation-ID',
+    'x-csrf-token': 'X-CSRF-Token',
+    'x-xsrf-token': 'X-XSRF-Token',
+    'sec-websocket-key': 'Sec-WebSocket-Key',
+    'sec-websocket-accept': 'Sec-WebSocket-Accept',
+    'sec-websocket-version': 'Sec-WebSocket-Version',
+    'sec-websocket-protocol': 'Sec-WebSocket-Protocol',
+    'sec-websocket-extensions': 'Sec-WebSocket-Extensions',
+  }),
+);
 
 const canonicalCache = new Map<string, string>();
 
@@ -54,7 +56,7 @@ export function canonicalHeaderName(name: string): string {
   const cached = canonicalCache.get(name);
   if (cached !== undefined) return cached;
   const lower = name.toLowerCase();
-  let canonical = SPECIAL_CASE[lower];
+  let canonical = SPECIAL_CASE.get(lower);
   if (canonical === undefined) {
     canonical = lower.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => {
       return dash + letter.toUpperCase();

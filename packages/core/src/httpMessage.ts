@@ -1,5 +1,5 @@
 import { BatchError } from './BatchError.js';
-import { EMPTY_BYTES, fromLatin1 } from './bytes.js';
+import { EMPTY_BYTES, fromLatin1, trimOws } from './bytes.js';
 import { parseMediaType } from './contentType.js';
 import { isToken } from './headerNames.js';
 import type { MultipartPart } from './MultipartScanner.js';
@@ -43,7 +43,7 @@ function parseHeaderLine(line: string, part: number): [string, string] {
   if (!isToken(name)) {
     throw BatchError.part('invalid_batch', part, `malformed header line "${printable(line)}"`);
   }
-  const value = line.slice(colon + 1).trim();
+  const value = trimOws(line.slice(colon + 1));
   if (value.includes('\0') || value.includes('\r')) {
     throw BatchError.part('invalid_batch', part, `header ${name} has a forbidden character`);
   }

@@ -1,5 +1,5 @@
 import { BatchError, type BatchErrorDetail } from './BatchError.js';
-import { EMPTY_BYTES, fromBase64, utf8 } from './bytes.js';
+import { EMPTY_BYTES, fromBase64, trimOws, utf8 } from './bytes.js';
 import { isJsonMediaType } from './contentType.js';
 import { isToken } from './headerNames.js';
 import { isPlainObject, mergeDefaults } from './mergeDefaults.js';
@@ -102,7 +102,7 @@ function mergeHeaders(
         } else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(item)) {
           problems.add(itemAt, 'header value has a line break, control or non-Latin-1 character');
         } else {
-          headers.push([name, item.trim()]);
+          headers.push([name, trimOws(item)]);
           bytes += name.length + item.length + 4;
         }
       });

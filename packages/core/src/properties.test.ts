@@ -1,0 +1,440 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BatchError,
+  decodeBatchRequest,
+  decodeBatchResponse,
+  encodeBatchRequest,
+  encodeBatchResponse,
+  type HeaderList,
+  type SubRequestInit,
+  type SubResponse,
+} from './index.js';
+import { bytes, chunked, collect, settle } from './testing.js';
+
+const TCHARS =
+  "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split('');
+const BCHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?".split(
+  '',
+);
+const PATH_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%?".split('');
+
+const token = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 12 });
+const method = fc.oneof(
+  fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'),
+  token,
+);
+const target = fc
+  .string({ unit: fc.constantFrom(...PATH_CHARS), maxLength: 40 })
+  .map((rest) => `/${rest}`);
+// Header values: visible Latin-1 and inner spaces, no leading or trailing white space.
+const headerValue = fc
+  .string({
+    unit: fc
+      .integer({ min: 0x21, max: 0xff })
+      .filter((c) => c !== 0x7f)
+      .map((c) => String.fromCharCode(c)),
+    maxLength: 30,
+  })
+  .chain((text) => fc.constantFrom(text, text.length > 1 ? `${text[0]} ${text.slice(1)}` : text));
+const headerName = token.filter(
+  (name) =>
+    !['content-length', 'content-type', 'transfer-encoding', 'host'].includes(name.toLowerCase()),
+);
+const headers = fc.array(fc.tuple(headerName, headerValue), {
+  maxLength: 5,
+}) as fc.Arbitrary<HeaderList>;
+const boundary = fc
+  .string({ unit: fc.constantFrom(...BCHARS), minLength: 1, maxLength: 70 })
+  .filter((b) => !b.endsWith(' '));
+const cuts = fc.array(fc.nat({ max: 5000 }), { maxLength: 12 });
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+const withoutLength = (list: HeaderList) =>
+  list.filter(([name]) => name.toLowerCase() !== 'content-length');
+
+/** A body with its Content-Type: arbitrary bytes, text, or JSON. */
+const typedBody = fc.oneof(
+  fc.uint8Array({ maxLength: 300 }).map((body) => ({ type: 'application/octet-stream', body })),
+  fc
+    .string({ maxLength: 100 })
+    .map((text) => ({ type: 'text/plain; charset=utf-8', body: bytes(text) })),
+  fc.jsonValue().map((value) => ({ type: 'application/json', body: bytes(JSON.stringify(value)) })),
+  fc.uint8Array({ maxLength: 50 }).map((body) => ({ type: undefined, body })),
+);
+
+const requestInit = fc.record({
+  method,
+  target,
+  headers,
+  typed: typedBody,
+  contentId: fc.option(
+    fc
+      .string({ unit: fc.constantFrom(...BCHARS, ' ', '<'), minLength: 1, maxLength: 20 })
+      .map((id) => `<${id.trim() || 'x'}>`),
+    { nil: undefined },
+  ),
+});
+
+type RawRequest = {
+  method: string;
+  target: string;
+  headers: HeaderList;
+  typed: { type: string | undefined; body: Uint8Array };
+  contentId: string | undefined;
+};
+
+function toInit(request: RawRequest, index: number): SubRequestInit {
+  const list: HeaderList = [...request.headers];
+  if (request.typed.type !== undefined) list.push(['Content-Type', request.typed.type]);
+  const init: SubRequestInit = {
+    method: request.method,
+    target: request.target,
+    headers: list,
+    body: request.typed.body,
+  };
+  if (request.contentId !== undefined) init.contentId = request.contentId;
+  init.id = `id${index}`;
+  return init;
+}
+
+describe('multipart request: encode → decode', () => {
+  it('gives back every request, whatever the boundary and the chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(requestInit, { maxLength: 6 }),
+        boundary,
+        cuts,
+        async (raw, boundaryText, splits) => {
+          const inits = raw.map(toInit);
+          const delimiter = bytes(`\n--${boundaryText}`);
+          fc.pre(inits.every((init) => !contains(init.body as Uint8Array, delimiter)));
+          const encoded = encodeBatchRequest('multipart', inits, { boundary: boundaryText });
+          expect(encoded.contentType).toBe(`multipart/mixed; boundary=${boundaryText}`);
+          const contentType = `multipart/mixed; boundary="${boundaryText}"`;
+          const decoded = await decodeBatchRequest(
+            { contentType, body: chunked(encoded.body, splits) },
+            { maxRequests: 1000 },
+          );
+          expect(decoded.format).toBe('multipart');
+          expect(decoded.items).toHaveLength(inits.length);
+          decoded.items.forEach((item, index) => {
+            const init = inits[index]!;
+            expect(item.method).toBe(init.method!.toUpperCase());
+            expect(item.target).toBe(init.target);
+            expect(withoutLength(item.headers)).toEqual(init.headers);
+            expect(item.body).toEqual(init.body);
+            expect(item.contentId).toBe(init.contentId ?? `<${init.id}>`);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('JSON request: encode → decode', () => {
+  it('gives back every request, ids and dependsOn included', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(requestInit, { maxLength: 6 }),
+        fc.boolean(),
+        cuts,
+        async (raw, depend, splits) => {
+          const inits = raw.map(toInit);
+          if (depend && inits.length > 1) inits[inits.length - 1]!.dependsOn = [inits[0]!.id!];
+          const encoded = encodeBatchRequest('json', inits);
+          const decoded = await decodeBatchRequest({
+            contentType: 'application/json; charset=utf-8',
+            body: chunked(encoded.body, splits),
+          });
+          expect(decoded.format).toBe('json');
+          expect(decoded.items).toHaveLength(inits.length);
+          decoded.items.forEach((item, index) => {
+            const init = inits[index]!;
+            expect(item.method).toBe(init.method!.toUpperCase());
+            expect(item.target).toBe(init.target);
+            expect(item.body).toEqual(init.body);
+            expect(item.id).toBe(init.id);
+            expect(item.dependsOn).toEqual(init.dependsOn);
+            // Repeated names (any case) travel as one array under the first name's case.
+            const lower = (list: HeaderList) =>
+              list.map(([name, value]) => [name.toLowerCase(), value]).sort();
+            expect(lower(item.headers)).toEqual(lower(init.headers!));
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+const status = fc.integer({ min: 100, max: 599 }).filter((code) => code !== 204 && code !== 304);
+const subResponse = fc.record({
+  status,
+  headers,
+  typed: typedBody,
+  contentId: fc.option(fc.constantFrom('<a>', 'b', '<c + 1>'), { nil: undefined }),
+  streamed: fc.boolean(),
+});
+
+function toResponse(
+  raw: {
+    status: number;
+    headers: HeaderList;
+    typed: { type: string | undefined; body: Uint8Array };
+    contentId: string | undefined;
+    streamed: boolean;
+  },
+  index: number,
+): SubResponse {
+  const list: HeaderList = [...raw.headers];
+  if (raw.typed.type !== undefined) list.push(['content-type', raw.typed.type]);
+  const body = raw.typed.body;
+  const response: SubResponse = {
+    status: raw.status,
+    headers: list,
+    body: raw.streamed ? chunked(body, [1, 7, 30]) : body,
+    id: `r${index}`,
+    path: `/items/${index}`,
+  };
+  if (raw.contentId !== undefined) response.contentId = raw.contentId;
+  return response;
+}
+
+describe('batch response: encode → decode', () => {
+  it('multipart keeps status, every header line and the exact body bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(subResponse, { maxLength: 6 }),
+        boundary,
+        cuts,
+        async (raw, boundaryText, splits) => {
+          const delimiter = bytes(`\n--${boundaryText}`);
+          fc.pre(raw.every((item) => !contains(item.typed.body, delimiter)));
+          const encoded = encodeBatchResponse('multipart', raw.map(toResponse), {
+            boundary: boundaryText,
+          });
+          const body = await collect(encoded.body);
+          const decoded = await decodeBatchResponse({
+            contentType: encoded.contentType,
+            body: chunked(body, splits),
+          });
+          expect(decoded).toHaveLength(raw.length);
+          decoded.forEach((response, index) => {
+            const original = toResponse(raw[index]!, index);
+            expect(response.status).toBe(original.status);
+            expect(response.statusText.length).toBeGreaterThan(0);
+            expect(withoutLength(response.headers)).toEqual(original.headers);
+            expect(response.body).toEqual(raw[index]!.typed.body);
+            const id = original.contentId;
+            expect(response.contentId).toBe(
+              id === undefined
+                ? undefined
+                : id.startsWith('<')
+                  ? `<response-${id.slice(1)}`
+                  : `response-${id}`,
+            );
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('JSON keeps status, headers, id, path and the body (JSON bodies equal as values)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(subResponse, { maxLength: 6 }), async (raw) => {
+        const encoded = encodeBatchResponse('json', raw.map(toResponse));
+        const body = await collect(encoded.body);
+        const decoded = await decodeBatchResponse({ contentType: encoded.contentType, body });
+        expect(decoded).toHaveLength(raw.length);
+        decoded.forEach((response, index) => {
+          const original = raw[index]!;
+          expect(response.status).toBe(original.status);
+          expect(response.id).toBe(`r${index}`);
+          expect(response.path).toBe(`/items/${index}`);
+          const lower = (list: HeaderList) =>
+            list.map(([name, value]) => [name.toLowerCase(), value]).sort();
+          expect(lower(response.headers)).toEqual(lower(toResponse(original, index).headers));
+          if (original.typed.type === 'application/json') {
+            expect(JSON.parse(new TextDecoder().decode(response.body))).toEqual(
+              JSON.parse(new TextDecoder().decode(original.typed.body)),
+            );
+          } else {
+            expect(response.body).toEqual(original.typed.body);
+          }
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Fragments that make random bodies look like batches often enough to reach deep code. */
+const FRAGMENTS = [
+  '--b',
+  '--b--',
+  '\r\n',
+  '\n',
+  ' ',
+  'Content-Type: application/http',
+  'Content-ID: <1>',
+  'Content-Length: 5',
+  'Content-Length: x',
+  'Transfer-Encoding: chunked',
+  'GET / HTTP/1.1',
+  'POST /a',
+  'http://h/x',
+  'CONNECT /',
+  '\t',
+  ':',
+  'X: y',
+  'hello',
+  '\0',
+];
+const batchLikeBytes = fc.oneof(
+  fc.uint8Array({ maxLength: 400 }),
+  fc
+    .array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 5 })), { maxLength: 40 })
+    .map((parts) => bytes(parts.join(''))),
+);
+
+function describeOutcome(outcome: Awaited<ReturnType<typeof settle>>): unknown {
+  if (outcome.ok) return outcome.value;
+  const error = outcome.error;
+  return error instanceof BatchError
+    ? { code: error.code, errors: error.errors }
+    : { unexpected: String(error) };
+}
+
+describe('multipart reader', () => {
+  it('gives the same items, or the same error, for every way of splitting the input', async () => {
+    await fc.assert(
+      fc.asyncProperty(batchLikeBytes, cuts, async (data, splits) => {
+        const contentType = 'multipart/mixed; boundary=b';
+        const whole = await settle(() =>
+          decodeBatchRequest({ contentType, body: data, host: 'h' }),
+        );
+        const split = await settle(() =>
+          decodeBatchRequest({ contentType, body: chunked(data, splits), host: 'h' }),
+        );
+        const oneByte = await settle(() =>
+          decodeBatchRequest({ contentType, body: chunked(data, [...data.keys()]), host: 'h' }),
+        );
+        expect(describeOutcome(split)).toEqual(describeOutcome(whole));
+        expect(describeOutcome(oneByte)).toEqual(describeOutcome(whole));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is split-invariant on valid batches with mixed line endings', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(requestInit, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        cuts,
+        async (raw, bareLf, splits) => {
+          const inits = raw.map(toInit).map((init) => ({ ...init, body: bytes('payload') }));
+          const encoded = encodeBatchRequest('multipart', inits, { boundary: 'b' });
+          const text = new TextDecoder('latin1').decode(encoded.body);
+          const body = Uint8Array.from(bareLf ? text.replaceAll('\r\n', '\n') : text, (c) =>
+            c.charCodeAt(0),
+          );
+          const contentType = 'multipart/mixed; boundary=b';
+          const whole = await decodeBatchRequest({ contentType, body });
+          const split = await decodeBatchRequest({ contentType, body: chunked(body, splits) });
+          expect(split).toEqual(whole);
+          expect(whole.items.map((item) => new TextDecoder().decode(item.body))).toEqual(
+            inits.map(() => 'payload'),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('decoders never throw anything but BatchError', () => {
+  it('multipart: arbitrary bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(batchLikeBytes, async (data) => {
+        const outcome = await settle(() =>
+          decodeBatchRequest(
+            { contentType: 'multipart/mixed; boundary=b', body: data },
+            { maxPartHeaderBytes: 64, maxRequests: 5 },
+          ),
+        );
+        if (!outcome.ok) expect(outcome.error).toBeInstanceOf(BatchError);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('JSON: arbitrary JSON documents and arbitrary bytes', async () => {
+    const document = fc.oneof(
+      fc.anything().map((value) => bytes(JSON.stringify(value) ?? 'undefined')),
+      fc
+        .record({
+          requests: fc.array(
+            fc.dictionary(
+              fc.constantFrom(
+                'method',
+                'path',
+                'url',
+                'headers',
+                'body',
+                'bodyEncoding',
+                'id',
+                'dependsOn',
+                'x',
+                '__proto__',
+              ),
+              fc.jsonValue(),
+            ),
+          ),
+          defaults: fc.option(
+            fc.dictionary(
+              fc.constantFrom('method', 'path', 'headers', 'body', 'constructor'),
+              fc.jsonValue(),
+            ),
+            { nil: undefined },
+          ),
+        })
+        .map((value) => bytes(JSON.stringify(value))),
+      fc.uint8Array({ maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(document, async (data) => {
+        const outcome = await settle(() =>
+          decodeBatchRequest({ contentType: 'application/json', body: data }),
+        );
+        if (!outcome.ok) expect(outcome.error).toBeInstanceOf(BatchError);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('responses: arbitrary bytes in both formats', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        batchLikeBytes,
+        fc.constantFrom('multipart/mixed; boundary=b', 'application/json'),
+        async (data, contentType) => {
+          const outcome = await settle(() => decodeBatchResponse({ contentType, body: data }));
+          if (!outcome.ok) expect(outcome.error).toBeInstanceOf(BatchError);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
