@@ -1,5 +1,12 @@
 import { BatchError } from './BatchError.js';
-import { concatBytes, EMPTY_BYTES, latin1 } from './bytes.js';
+import {
+  concatBytes,
+  EMPTY_BYTES,
+  indexOfByte,
+  indexOfBytes,
+  latin1,
+  plainBytes,
+} from './bytes.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -15,11 +22,6 @@ export interface MultipartPart {
   number: number;
   /** The part's bytes: everything between its delimiter line and the next delimiter. */
   bytes: Uint8Array;
-  /**
-   * Offset just past the blank line that ends the part's head (its `headSections`-th
-   * blank line), or -1 when the part has fewer blank lines than that.
-   */
-  headEnd: number;
 }
 
 export interface MultipartScannerOptions {
@@ -31,8 +33,38 @@ export interface MultipartScannerOptions {
   maxParts: number;
   /** Most bytes in a part's head. */
   maxHeadBytes: number;
-  /** Most bytes after a part's head (the inner message body, plus trailing line breaks). */
-  maxPartBodyBytes: number;
+  /**
+   * Most bytes in a part's body: the bytes after its head, less up to
+   * `BODY_LINE_BREAK_SLACK` bytes of line breaks that may follow a `Content-Length` body.
+   */
+  maxBodyBytes: number;
+}
+
+/** Line breaks allowed after a body whose `Content-Length` is exactly the limit. */
+export const BODY_LINE_BREAK_SLACK = 4;
+
+/** The error for a part whose head passes `maxHeadBytes` (the same wherever it is found). */
+export function headTooLarge(part: number, maxHeadBytes: number): BatchError {
+  return BatchError.part(
+    'part_headers_too_large',
+    part,
+    `headers are larger than ${maxHeadBytes} bytes`,
+  );
+}
+
+/** Throws when `bodyBytes` (everything after the head) passes the body limit. */
+export function checkBodySize(
+  part: number,
+  bodyBytes: number,
+  limits: Pick<MultipartScannerOptions, 'maxBodyBytes'>,
+): void {
+  if (bodyBytes > limits.maxBodyBytes + BODY_LINE_BREAK_SLACK) {
+    throw BatchError.part(
+      'item_body_too_large',
+      part,
+      `body is larger than ${limits.maxBodyBytes} bytes`,
+    );
+  }
 }
 
 enum State {
@@ -52,6 +84,14 @@ enum State {
  */
 export class MultipartScanner {
   readonly #delimiter: Uint8Array;
+  /** The delimiter with the line feed that always comes before it. */
+  readonly #lfDelimiter: Uint8Array;
+  /**
+   * Offset in `#lfDelimiter` of its byte that is rarest in the body (sampled from the
+   * first chunk): the search looks for the delimiter from there, so the native search's
+   * first-byte scan stops rarely (a line feed is frequent in pretty-printed JSON).
+   */
+  #searchFrom = -1;
   readonly #options: MultipartScannerOptions;
   #state: State = State.Preamble;
   /** True where a delimiter may start without a line break before it: the body's start, and a part's. */
@@ -60,14 +100,18 @@ export class MultipartScanner {
   #parts = 0;
   // The part being read.
   #slices: Uint8Array[] = [];
+  /** Slices of the open part already scanned for the end of its head. */
+  #scannedSlices = 0;
   #partLength = 0;
   #headEnd = -1;
   #blankLines = 0;
   #lineLength = 0;
+  #lineFirst = 0;
 
   constructor(options: MultipartScannerOptions) {
     this.#options = options;
     this.#delimiter = latin1(`--${options.boundary}`);
+    this.#lfDelimiter = latin1(`\n--${options.boundary}`);
   }
 
   /** True once the close delimiter was read. */
@@ -75,12 +119,23 @@ export class MultipartScanner {
     return this.#state === State.Done;
   }
 
-  /** Feeds one chunk; returns the parts it completed, in order. */
+  /**
+   * Feeds one chunk; returns the parts it completed, in order. A part still open at the
+   * end of the chunk has its head and body sizes checked now, so that limits hold while
+   * reading; a completed part is checked by its reader (`headEnd` does the same count).
+   */
   push(chunk: Uint8Array): MultipartPart[] {
     const out: MultipartPart[] = [];
     if (this.#state === State.Done || chunk.length === 0) return out;
-    const buf = this.#carry.length === 0 ? chunk : concatBytes([this.#carry, chunk]);
+    const bytes = plainBytes(chunk);
+    const buf = this.#carry.length === 0 ? bytes : concatBytes([this.#carry, bytes]);
     this.#carry = EMPTY_BYTES;
+    this.#scan(buf, out);
+    if (this.#state === State.Part) this.#checkOpenPart();
+    return out;
+  }
+
+  #scan(buf: Uint8Array, out: MultipartPart[]): void {
     let pos = 0;
     const delimiter = this.#delimiter;
     const length = buf.length;
@@ -93,7 +148,7 @@ export class MultipartScanner {
         const match = matchAt(buf, pos, delimiter);
         if (match === Match.Partial) {
           this.#carry = buf.subarray(pos);
-          return out;
+          return;
         }
         if (match === Match.Full) {
           candidate = pos;
@@ -102,31 +157,17 @@ export class MultipartScanner {
       }
       this.#atLineStart = false;
 
-      let from = pos;
-      while (candidate === -1) {
-        const lf = buf.indexOf(LF, from);
-        if (lf === -1) break;
-        const match = matchAt(buf, lf + 1, delimiter);
-        if (match === Match.Mismatch) {
-          from = lf + 1;
-          continue;
-        }
-        const cut = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
-        if (match === Match.Partial) {
+      if (candidate === -1) {
+        const lf = this.#findDelimiter(buf, pos);
+        if (lf === -1) {
+          // No delimiter in sight: keep all but a tail that may begin one.
+          const cut = this.#tailCut(buf, pos);
           this.#keep(buf, pos, cut);
           this.#carry = buf.subarray(cut);
-          return out;
+          return;
         }
         candidate = lf + 1;
-        contentEnd = cut;
-      }
-
-      if (candidate === -1) {
-        // No delimiter in sight: keep all but a trailing CR, which may start one.
-        const cut = buf[length - 1] === CR ? length - 1 : length;
-        this.#keep(buf, pos, cut);
-        this.#carry = buf.subarray(cut);
-        return out;
+        contentEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
       }
 
       const line = delimiterLine(buf, candidate + delimiter.length);
@@ -135,7 +176,7 @@ export class MultipartScanner {
         this.#atLineStart = candidate === contentEnd;
         this.#keep(buf, pos, contentEnd);
         this.#carry = buf.subarray(contentEnd);
-        return out;
+        return;
       }
       if (line === LineEnd.NotDelimiter) {
         // The boundary text is only a prefix of a longer line: it is content.
@@ -148,13 +189,13 @@ export class MultipartScanner {
       if (this.#state === State.Part) out.push(this.#finishPart());
       if (line === LineEnd.Close) {
         this.#state = State.Done;
-        return out;
+        return;
       }
       this.#startPart();
       this.#atLineStart = true;
       pos = line;
     }
-    return out;
+    return;
   }
 
   /** Ends the input; throws when the close delimiter never came. */
@@ -169,6 +210,42 @@ export class MultipartScanner {
     }
   }
 
+  /** Index of the first `\n--boundary` at or after `pos`, or -1. */
+  #findDelimiter(buf: Uint8Array, pos: number): number {
+    const needle = this.#lfDelimiter;
+    if (this.#searchFrom === -1) this.#searchFrom = rarestByteOffset(needle, buf);
+    const k = this.#searchFrom;
+    if (k === 0) return indexOfBytes(buf, needle, pos);
+    const suffix = needle.subarray(k);
+    for (
+      let at = indexOfBytes(buf, suffix, pos + k);
+      at !== -1;
+      at = indexOfBytes(buf, suffix, at + 1)
+    ) {
+      const start = at - k;
+      let j = 0;
+      while (j < k && buf[start + j] === needle[j]) j++;
+      if (j === k) return start;
+    }
+    return -1;
+  }
+
+  /**
+   * Where the bytes that may still begin a delimiter start, at the end of `buf`: a line
+   * feed followed by a prefix of the delimiter, or a final CR; `buf.length` when none.
+   */
+  #tailCut(buf: Uint8Array, pos: number): number {
+    const length = buf.length;
+    let lf = indexOfByte(buf, LF, Math.max(pos, length - this.#lfDelimiter.length + 1));
+    while (lf !== -1) {
+      if (matchAt(buf, lf + 1, this.#delimiter) === Match.Partial) {
+        return lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+      }
+      lf = indexOfByte(buf, LF, lf + 1);
+    }
+    return length > pos && buf[length - 1] === CR ? length - 1 : length;
+  }
+
   #startPart(): void {
     if (this.#parts >= this.#options.maxParts) {
       throw new BatchError(
@@ -180,58 +257,86 @@ export class MultipartScanner {
     this.#state = State.Part;
     this.#slices = [];
     this.#partLength = 0;
+    this.#scannedSlices = 0;
     this.#headEnd = -1;
     this.#blankLines = 0;
     this.#lineLength = 0;
+    this.#lineFirst = 0;
   }
 
   #finishPart(): MultipartPart {
     const bytes = concatBytes(this.#slices, this.#partLength);
     this.#slices = [];
-    return { number: this.#parts, bytes, headEnd: this.#headEnd };
+    return { number: this.#parts, bytes };
   }
 
   /** Adds `buf[start, end)` to the current part (preamble bytes are dropped). */
   #keep(buf: Uint8Array, start: number, end: number): void {
     if (end <= start || this.#state !== State.Part) return;
-    const slice = buf.subarray(start, end);
-    const before = this.#partLength;
-    this.#slices.push(slice);
-    this.#partLength += slice.length;
-    if (this.#headEnd === -1) this.#scanHead(slice, before);
-    if (this.#headEnd !== -1 && this.#partLength - this.#headEnd > this.#options.maxPartBodyBytes) {
-      throw BatchError.part(
-        'item_body_too_large',
-        this.#parts,
-        `body is larger than ${this.#options.maxPartBodyBytes} bytes`,
-      );
-    }
+    this.#slices.push(buf.subarray(start, end));
+    this.#partLength += end - start;
   }
 
-  /** Counts blank lines until the head ends; enforces the head size limit. */
+  /** Scans the open part's new slices for the end of its head, and checks both limits. */
+  #checkOpenPart(): void {
+    const slices = this.#slices;
+    let offset = this.#partLength;
+    for (let i = slices.length - 1; i >= this.#scannedSlices; i--) offset -= slices[i]!.length;
+    for (; this.#scannedSlices < slices.length && this.#headEnd === -1; this.#scannedSlices++) {
+      const slice = slices[this.#scannedSlices]!;
+      this.#scanHead(slice, offset);
+      offset += slice.length;
+    }
+    this.#scannedSlices = slices.length;
+    if (this.#headEnd !== -1)
+      checkBodySize(this.#parts, this.#partLength - this.#headEnd, this.#options);
+  }
+
+  /**
+   * Counts blank lines (empty, or a lone CR) until the head ends; enforces the head size
+   * limit. Line state carries over from one slice to the next.
+   */
   #scanHead(slice: Uint8Array, offset: number): void {
     const { headSections, maxHeadBytes } = this.#options;
-    const limit = Math.min(slice.length, maxHeadBytes - offset + 1);
-    for (let i = 0; i < limit; i++) {
+    let lineLength = this.#lineLength;
+    let lineFirst = this.#lineFirst;
+    let blankLines = this.#blankLines;
+    const stop = Math.min(slice.length, maxHeadBytes - offset);
+    for (let i = 0; i < stop; i++) {
       const c = slice[i]!;
       if (c === LF) {
-        if (this.#lineLength === 0 && ++this.#blankLines === headSections) {
+        if (
+          (lineLength === 0 || (lineLength === 1 && lineFirst === CR)) &&
+          ++blankLines === headSections
+        ) {
           this.#headEnd = offset + i + 1;
           return;
         }
-        this.#lineLength = 0;
-      } else if (c !== CR) {
-        this.#lineLength++;
+        lineLength = 0;
+      } else {
+        if (lineLength === 0) lineFirst = c;
+        lineLength++;
       }
     }
-    if (offset + slice.length > maxHeadBytes) {
-      throw BatchError.part(
-        'part_headers_too_large',
-        this.#parts,
-        `headers are larger than ${maxHeadBytes} bytes`,
-      );
-    }
+    if (offset + slice.length > maxHeadBytes) throw headTooLarge(this.#parts, maxHeadBytes);
+    this.#lineLength = lineLength;
+    this.#lineFirst = lineFirst;
+    this.#blankLines = blankLines;
   }
+}
+
+/** Bytes of the body sampled to pick the delimiter byte to search for. */
+const SAMPLE_BYTES = 4096;
+
+/** The offset in `needle` of the byte that occurs least often in (a sample of) `data`. */
+function rarestByteOffset(needle: Uint8Array, data: Uint8Array): number {
+  const counts = new Uint32Array(256);
+  const end = Math.min(data.length, SAMPLE_BYTES);
+  for (let i = 0; i < end; i++) counts[data[i]!]!++;
+  let best = 0;
+  for (let k = 1; k < needle.length; k++)
+    if (counts[needle[k]!]! < counts[needle[best]!]!) best = k;
+  return best;
 }
 
 enum Match {

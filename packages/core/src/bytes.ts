@@ -1,4 +1,5 @@
 /** Byte helpers shared by the codecs. No `node:` imports: these run in browsers too. */
+import { native } from './nativeBytes.js';
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
@@ -26,6 +27,7 @@ export function fromUtf8Strict(bytes: Uint8Array): string | undefined {
 
 /** One byte per char (ISO-8859-1), as HTTP field text is carried on the wire. */
 export function fromLatin1(bytes: Uint8Array, start: number, end: number): string {
+  if (native !== undefined) return native.latin1Slice.call(bytes, start, end);
   let text = '';
   // Chunked so that String.fromCharCode never receives too many arguments.
   for (let i = start; i < end; i += 4096) {
@@ -38,14 +40,38 @@ export function fromLatin1(bytes: Uint8Array, start: number, end: number): strin
 /** Writes `text` one byte per char; callers only pass chars <= 0xff. */
 export function latin1(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
+  if (native !== undefined) {
+    native.latin1Write.call(out, text, 0, text.length);
+    return out;
+  }
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
 }
 
-/** True when every char of `text` is a single byte (<= 0xff). */
-export function isLatin1(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
-  return true;
+/** Index of the first `byte` at or after `from`, or -1. */
+export function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
+  return native === undefined ? bytes.indexOf(byte, from) : native.indexOf.call(bytes, byte, from);
+}
+
+/** Index of the first occurrence of `needle` (non-empty) at or after `from`, or -1. */
+export function indexOfBytes(bytes: Uint8Array, needle: Uint8Array, from: number): number {
+  if (native !== undefined)
+    return from > bytes.length ? -1 : native.indexOf.call(bytes, needle, from);
+  const first = needle[0]!;
+  const last = bytes.length - needle.length;
+  for (let i = bytes.indexOf(first, from); i !== -1 && i <= last; i = bytes.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < needle.length && bytes[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+/** A plain `Uint8Array` view of `bytes` (a Node `Buffer` becomes one, without copying). */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {

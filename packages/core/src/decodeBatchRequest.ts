@@ -1,12 +1,13 @@
 import { BatchError } from './BatchError.js';
-import { fromUtf8Strict } from './bytes.js';
+import { concatBytes, fromUtf8Strict } from './bytes.js';
 import { formatOfContentType } from './contentType.js';
 import { parseRequestPart } from './httpMessage.js';
+import { JsonBatchWatcher } from './JsonBatchWatcher.js';
 import { resolveLimits } from './limits.js';
 import { MultipartScanner } from './MultipartScanner.js';
 import { multipartBoundary } from './multipartBoundary.js';
 import { parseJsonBatch } from './parseJsonBatch.js';
-import { type BodyInput, limitedChunks, readAll } from './readBody.js';
+import { type BodyInput, limitedChunks } from './readBody.js';
 import type {
   BatchFormat,
   BatchLimits,
@@ -74,15 +75,17 @@ async function decodeMultipartRequest(
   limits: ResolvedBatchLimits,
 ): Promise<SubRequest[]> {
   const boundary = multipartBoundary(input.contentType ?? '');
+  const partLimits = {
+    maxHeadBytes: limits.maxPartHeaderBytes,
+    maxBodyBytes: limits.maxItemBodyBytes,
+  };
   const scanner = new MultipartScanner({
     boundary,
     headSections: 2,
     maxParts: limits.maxRequests,
-    maxHeadBytes: limits.maxPartHeaderBytes,
-    // Room for line breaks after a body whose Content-Length is exactly the limit.
-    maxPartBodyBytes: limits.maxItemBodyBytes + 4,
+    ...partLimits,
   });
-  const context = { host: input.host, maxItemBodyBytes: limits.maxItemBodyBytes };
+  const context = { host: input.host, ...partLimits };
   const items: SubRequest[] = [];
   for await (const chunk of limitedChunks(input.body, limits.maxBodyBytes)) {
     for (const part of scanner.push(chunk)) items.push(parseRequestPart(part, context));
@@ -96,7 +99,13 @@ async function decodeJsonRequest(
   input: BatchRequestInput,
   limits: ResolvedBatchLimits,
 ): Promise<SubRequest[]> {
-  const bytes = await readAll(input.body, limits.maxBodyBytes);
+  const watcher = new JsonBatchWatcher(limits);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of limitedChunks(input.body, limits.maxBodyBytes)) {
+    watcher.push(chunk);
+    chunks.push(chunk);
+  }
+  const bytes = concatBytes(chunks);
   const text = fromUtf8Strict(bytes);
   if (text === undefined) throw new BatchError('invalid_batch', 'JSON batch is not valid UTF-8');
   let document: unknown;

@@ -35,17 +35,18 @@ export async function decodeBatchResponse(
 }
 
 async function decodeMultipartResponse(input: BatchResponseInput): Promise<DecodedSubResponse[]> {
+  const limits = { maxHeadBytes: UNLIMITED, maxBodyBytes: UNLIMITED };
+  const boundary = multipartBoundary(input.contentType ?? '');
   const scanner = new MultipartScanner({
-    boundary: multipartBoundary(input.contentType ?? ''),
+    boundary,
     headSections: 2,
     maxParts: UNLIMITED,
-    maxHeadBytes: UNLIMITED,
-    maxPartBodyBytes: UNLIMITED,
+    ...limits,
   });
   const out: DecodedSubResponse[] = [];
   const body = input.body instanceof Uint8Array ? [input.body] : input.body;
   for await (const chunk of body)
-    for (const part of scanner.push(chunk)) out.push(parseResponsePart(part));
+    for (const part of scanner.push(chunk)) out.push(parseResponsePart(part, limits));
   scanner.end();
   return out;
 }

@@ -7,6 +7,11 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
+/** True when the char code `c` may appear in an HTTP token. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
+}
+
 /** True when `text` is a non-empty HTTP token (method names, header names). */
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
@@ -66,13 +71,33 @@ export function canonicalHeaderName(name: string): string {
   return canonical;
 }
 
+/** True when `text` equals `lower` (an all-lower-case ASCII literal) ignoring ASCII case; allocates nothing. */
+export function equalsLower(text: string, lower: string): boolean {
+  if (text.length !== lower.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** `text` in upper case; the same string when it has no lower-case ASCII letter. */
+export function upperAscii(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return text.toUpperCase();
+  }
+  return text;
+}
+
 /** The first value of header `name` (case-insensitive), or `undefined`. */
 export function getHeader(
   headers: readonly (readonly [string, string])[],
   name: string,
 ): string | undefined {
   for (const [key, value] of headers) {
-    if (key.length === name.length && key.toLowerCase() === name) return value;
+    if (equalsLower(key, name)) return value;
   }
   return undefined;
 }

@@ -21,12 +21,24 @@ describe('mergeDefaults', () => {
     const defaults = JSON.parse(
       '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"a":{"__proto__":{"polluted":1}}}',
     );
-    const request = JSON.parse('{"prototype":1,"a":{}}');
+    const request = JSON.parse('{"a":{}}');
     const merged = mergeDefaults(defaults, request);
     expect(Object.keys(merged)).toEqual(['a']);
     expect(Object.keys(merged.a as object)).toEqual([]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+  });
+
+  it("keeps the target's own data whole, __proto__ keys included, as own properties", () => {
+    const request = JSON.parse(
+      '{"body":{"constructor":"Ferrari","prototype":"SF-25","__proto__":{"x":1}}}',
+    );
+    const merged = mergeDefaults({ body: { source: 'batch' } }, request);
+    expect(JSON.stringify(merged.body)).toBe(
+      '{"constructor":"Ferrari","prototype":"SF-25","__proto__":{"x":1},"source":"batch"}',
+    );
+    expect(Object.getPrototypeOf(merged.body)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
   it('does not merge arrays or scalars into objects', () => {

@@ -2,7 +2,7 @@ import { BatchError, type BatchErrorDetail } from './BatchError.js';
 import { EMPTY_BYTES, fromBase64, trimOws, utf8 } from './bytes.js';
 import { isJsonMediaType } from './contentType.js';
 import { isToken } from './headerNames.js';
-import { isPlainObject, mergeDefaults } from './mergeDefaults.js';
+import { isForbiddenKey, isPlainObject, mergeDefaults } from './mergeDefaults.js';
 import { resolveAbsoluteTarget, validateTarget } from './target.js';
 import type { HeaderList, ResolvedBatchLimits, SubRequest } from './types.js';
 
@@ -68,6 +68,19 @@ function normaliseUrl(
   return { ...rest, path: url };
 }
 
+/** The pointer of the member that gave an item its path: its own `url`/`path`, else the defaults'. */
+function memberPointer(raw: Record<string, unknown>, at: string, defaults: unknown): string {
+  for (const [source, pointer] of [
+    [raw, at],
+    [defaults, '/defaults'],
+  ] as const) {
+    if (!isPlainObject(source)) continue;
+    if (Object.hasOwn(source, 'url')) return `${pointer}/url`;
+    if (Object.hasOwn(source, 'path')) return `${pointer}/path`;
+  }
+  return `${at}/path`;
+}
+
 /** Item headers first, then defaults headers whose name (any case) the item lacks. */
 function mergeHeaders(
   own: unknown,
@@ -87,7 +100,8 @@ function mergeHeaders(
     }
     for (const name of Object.keys(value)) {
       const lower = name.toLowerCase();
-      if (skipSeen && seen.has(lower)) continue;
+      // Defaults are merged: their __proto__ / constructor / prototype keys never are.
+      if (skipSeen && (seen.has(lower) || isForbiddenKey(name))) continue;
       const where = `${pointer}/${escapePointer(name)}`;
       if (!isToken(name)) {
         problems.add(where, 'header name is not an HTTP token');
@@ -214,18 +228,19 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
 
     let target = '';
     const path = item.path;
+    const pathAt = memberPointer(raw, at, document.defaults);
     if (typeof path !== 'string') {
       problems.add(
-        `${at}/path`,
+        pathAt,
         path === undefined ? 'is required (here or in defaults)' : 'must be a string',
       );
     } else {
       const problem = validateTarget(path);
-      if (problem !== undefined) problems.add(`${at}/path`, problem);
+      if (problem !== undefined) problems.add(pathAt, problem);
       else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
         const resolved = resolveAbsoluteTarget(path, context.host);
         if (typeof resolved === 'string') target = resolved;
-        else problems.add(`${at}/path`, resolved.problem);
+        else problems.add(pathAt, resolved.problem);
       } else target = path;
     }
 

@@ -438,3 +438,59 @@ describe('decoders never throw anything but BatchError', () => {
     );
   });
 });
+
+describe('JSON limits while reading', () => {
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.string({ unit: fc.constantFrom('a', 'é', '\\', '"', '\n', '\u{1f600}'), maxLength: 40 }),
+  );
+  const item = fc.record({
+    path: fc.constant('/a'),
+    body: fc.option(body, { nil: undefined }),
+    headers: fc.option(fc.constant({ 'Content-Type': 'text/plain' }), { nil: undefined }),
+  });
+
+  it('reject only what the full validation rejects, with the same code, whatever the chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(item, { maxLength: 8 }),
+        fc.nat({ max: 8 }),
+        fc.nat({ max: 60 }),
+        fc.boolean(),
+        cuts,
+        async (requests, maxRequests, maxItemBodyBytes, pretty, splits) => {
+          const text = JSON.stringify({ requests }, null, pretty ? 2 : undefined);
+          const limits = { maxRequests, maxItemBodyBytes };
+          const outcome = await settle(() =>
+            decodeBatchRequest(
+              { contentType: 'application/json', body: chunked(bytes(text), splits) },
+              limits,
+            ),
+          );
+          const whole = await settle(() =>
+            decodeBatchRequest({ contentType: 'application/json', body: bytes(text) }, limits),
+          );
+          expect(describeOutcome(outcome)).toEqual(describeOutcome(whole));
+          // The truth, computed without the reader: the sizes after validation.
+          const tooMany = requests.length > maxRequests;
+          const unlimited = await decodeBatchRequest(
+            { contentType: 'application/json', body: bytes(text) },
+            { maxRequests: 100 },
+          );
+          const tooLarge = unlimited.items.some(
+            (decoded) => decoded.body.length > maxItemBodyBytes,
+          );
+          if (outcome.ok) {
+            expect(tooMany || tooLarge).toBe(false);
+          } else {
+            const code = (outcome.error as BatchError).code;
+            if (code === 'too_many_requests_in_batch') expect(tooMany).toBe(true);
+            else if (code === 'item_body_too_large') expect(tooLarge).toBe(true);
+            else expect.unreachable(`unexpected ${code}`);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

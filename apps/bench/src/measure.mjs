@@ -1,0 +1,209 @@
+// Shared helpers for the bench scripts: timing, statistics, formatting and table printing.
+// Plain ESM JavaScript with JSDoc types, so Node runs it as is (no build step).
+
+/**
+ * @typedef {object} Measurement
+ * @property {number[]} samples Wall time of each timed run, in nanoseconds, in run order.
+ * @property {number} median Median of `samples`, in nanoseconds.
+ * @property {number} min Fastest run, in nanoseconds.
+ * @property {number} max Slowest run, in nanoseconds.
+ * @property {unknown} result What the last timed run returned.
+ */
+
+/**
+ * @typedef {object} MeasureOptions
+ * @property {number} [warmup] Untimed runs first, so the JIT has compiled the hot paths. @default 3
+ * @property {number} [runs] Timed runs. @default 15
+ */
+
+/** Runs a full garbage collection when Node was started with `--expose-gc`; a no-op otherwise. */
+export function collectGarbage() {
+  if (typeof globalThis.gc === 'function') globalThis.gc();
+}
+
+/** True when `collectGarbage()` really collects (the process was started with `--expose-gc`). */
+export const gcExposed = typeof globalThis.gc === 'function';
+
+/**
+ * The median of `values` (the mean of the two middle values for an even count).
+ * @param {readonly number[]} values
+ * @returns {number}
+ */
+export function median(values) {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Times `fn`: collects garbage, runs it `warmup` times untimed, then `runs` times timed
+ * with `process.hrtime.bigint()`. Each run is awaited before the next starts, so `fn` may
+ * be sync or async; what it returns is the work's output (kept, so it is really produced).
+ *
+ * @param {() => unknown} fn
+ * @param {MeasureOptions} [options]
+ * @returns {Promise<Measurement>}
+ */
+export async function measure(fn, { warmup = 3, runs = 15 } = {}) {
+  collectGarbage();
+  for (let i = 0; i < warmup; i++) await fn();
+  /** @type {number[]} */
+  const samples = [];
+  let result;
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    result = await fn();
+    const end = process.hrtime.bigint();
+    samples.push(Number(end - start));
+  }
+  return {
+    result,
+    samples,
+    median: median(samples),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+/**
+ * Milliseconds, from nanoseconds, with a precision that suits the magnitude.
+ * @param {number} ns
+ */
+export function formatMs(ns) {
+  const ms = ns / 1e6;
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+/**
+ * Throughput in MB/s (1 MB = 10^6 bytes) for `bytes` handled in `ns` nanoseconds.
+ * @param {number} bytes
+ * @param {number} ns
+ */
+export function formatMBps(bytes, ns) {
+  const mbps = bytes / 1e6 / (ns / 1e9);
+  return mbps >= 100 ? mbps.toFixed(0) : mbps.toFixed(1);
+}
+
+/**
+ * Items per second, for `count` items handled in `ns` nanoseconds (`1.23M`, `456k`).
+ * @param {number} count
+ * @param {number} ns
+ */
+export function formatRate(count, ns) {
+  const perSecond = count / (ns / 1e9);
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k`;
+  return perSecond.toFixed(0);
+}
+
+/**
+ * A ratio such as a median over a baseline's median: `1.23×`.
+ * @param {number} value
+ * @param {number} baseline
+ */
+export function formatRatio(value, baseline) {
+  return `${(value / baseline).toFixed(2)}×`;
+}
+
+/**
+ * A byte count as `1.05 MB` / `12.3 kB` (decimal units, like the MB/s column).
+ * @param {number} bytes
+ */
+export function formatBytes(bytes) {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(2)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables
+
+/**
+ * @typedef {object} Column
+ * @property {string} header
+ * @property {'left' | 'right'} [align] @default 'right'
+ */
+
+/**
+ * Prints a plain-text table: a title line, a header row, a rule, then `rows` (cells are
+ * strings). Columns are as wide as their widest cell.
+ *
+ * @param {string} title
+ * @param {readonly Column[]} columns
+ * @param {readonly (readonly string[])[]} rows
+ */
+export function printTable(title, columns, rows) {
+  const widths = columns.map((column, i) =>
+    Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  /** @param {readonly string[]} cells */
+  const line = (cells) =>
+    cells
+      .map((cell, i) =>
+        columns[i].align === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i]),
+      )
+      .join('  ')
+      .trimEnd();
+  console.log(`\n${title}`);
+  console.log(line(columns.map((column) => column.header)));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+// ---------------------------------------------------------------------------------------
+// Inputs
+
+/**
+ * Splits `buffer` into `size`-byte views (the last may be shorter). No bytes are copied.
+ * @param {Buffer} buffer
+ * @param {number} size
+ * @returns {Buffer[]}
+ */
+export function chunksOf(buffer, size) {
+  /** @type {Buffer[]} */
+  const chunks = [];
+  for (let start = 0; start < buffer.length; start += size) {
+    chunks.push(buffer.subarray(start, start + size));
+  }
+  return chunks;
+}
+
+/**
+ * Yields `chunks` one by one, as a request body stream would.
+ * @template T
+ * @param {readonly T[]} chunks
+ * @returns {AsyncGenerator<T>}
+ */
+export async function* streamOf(chunks) {
+  for (const chunk of chunks) yield chunk;
+}
+
+/**
+ * A deterministic pseudo-random generator (mulberry32): same seed, same inputs, every run.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
+export function seededRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Throws when `condition` is false: benches check their contenders' output before timing.
+ * @param {unknown} condition
+ * @param {string} message
+ * @returns {asserts condition}
+ */
+export function check(condition, message) {
+  if (!condition) throw new Error(`bench check failed: ${message}`);
+}

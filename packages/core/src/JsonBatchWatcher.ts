@@ -1,0 +1,151 @@
+import { BatchError } from './BatchError.js';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OBJECT = 1;
+const ARRAY = 2;
+
+/** Limits a JSON batch is watched for while it is read. */
+export interface JsonBatchWatcherLimits {
+  maxRequests: number;
+  maxItemBodyBytes: number;
+}
+
+/**
+ * Follows the structure of a JSON batch as its bytes arrive, without parsing values, so
+ * that the request-count and item-body limits hold while reading (SPEC §4): it counts the
+ * elements of the top-level `requests` array, and for each request's `body` member a
+ * lower bound of the bytes that body will have (every escape sequence counted as one
+ * byte, white space as none, and a base64 string as three quarters). It throws the same
+ * `BatchError` the full validation would; anything else (syntax errors included) is left
+ * to `JSON.parse` and the validator, which see the whole document.
+ */
+export class JsonBatchWatcher {
+  readonly #limits: JsonBatchWatcherLimits;
+  readonly #stack: number[] = [];
+  #inString = false;
+  #escaped = false;
+  #expectKey = false;
+  /** The key being read, when it is one whose name matters (depth 1 or 3); else null. */
+  #key: string | null = null;
+  /** The last complete key at depth 1 (top object) and at depth 3 (a request). */
+  #topKey = '';
+  #requestKey = '';
+  /** True while the array at depth 2 is the top-level `requests` array. */
+  #inRequests = false;
+  #requests = 0;
+  /** Lower bound of the current request body's bytes, or -1 outside a body. */
+  #bodyBytes = -1;
+  #pendingValue = false;
+
+  constructor(limits: JsonBatchWatcherLimits) {
+    this.#limits = limits;
+  }
+
+  push(chunk: Uint8Array): void {
+    const stack = this.#stack;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (this.#inString) {
+        // String content: the bulk of the bytes, so the loop is kept tight.
+        let j = i;
+        let escapes = 0;
+        let escaped = this.#escaped;
+        for (; j < chunk.length; j++) {
+          const d = chunk[j]!;
+          if (escaped) escaped = false;
+          else if (d === BACKSLASH) {
+            escaped = true;
+            escapes++;
+          } else if (d === QUOTE) break;
+        }
+        this.#escaped = escaped;
+        if (this.#key !== null && this.#key.length < 16) {
+          this.#key += String.fromCharCode(...chunk.subarray(i, Math.min(j, i + 16)));
+        }
+        // An escape is at least 2 chars for 1 byte; \uXXXX 6 chars for at least 1.
+        if (this.#bodyBytes >= 0) this.#addBody(j - i - escapes * 5);
+        if (j === chunk.length) return;
+        i = j;
+        this.#inString = false;
+        this.#endString();
+        continue;
+      }
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+      if (this.#bodyBytes >= 0) this.#addBody(1);
+      if (c === QUOTE) {
+        this.#startValue();
+        this.#inString = true;
+        const depth = stack.length;
+        this.#key = this.#expectKey && (depth === 1 || depth === 3) ? '' : null;
+      } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+        this.#startValue();
+        stack.push(c === 0x7b ? OBJECT : ARRAY);
+        this.#expectKey = c === 0x7b;
+        this.#pendingValue = c === 0x5b;
+        if (stack.length === 2 && c === 0x5b && this.#topKey === 'requests')
+          this.#inRequests = true;
+      } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+        stack.pop();
+        this.#pendingValue = false;
+        this.#expectKey = false;
+        if (stack.length < 2) this.#inRequests = false;
+        if (stack.length === 2) this.#bodyBytes = -1; // a request object closed
+      } else if (c === 0x2c /* , */) {
+        const top = stack[stack.length - 1];
+        this.#expectKey = top === OBJECT;
+        this.#pendingValue = top === ARRAY;
+        if (stack.length === 3) this.#bodyBytes = -1; // the next member of a request
+      } else if (c === 0x3a /* : */) {
+        this.#expectKey = false;
+        this.#pendingValue = true;
+      } else {
+        this.#startValue(); // a number or a literal
+      }
+    }
+  }
+
+  /** A value starts: count it when it is an element of `requests`, open a body's count. */
+  #startValue(): void {
+    if (!this.#pendingValue) return;
+    this.#pendingValue = false;
+    const depth = this.#stack.length;
+    if (depth === 2 && this.#inRequests && ++this.#requests > this.#limits.maxRequests) {
+      throw new BatchError(
+        'too_many_requests_in_batch',
+        `/requests: batch holds more than ${this.#limits.maxRequests} requests`,
+        [
+          {
+            pointer: '/requests',
+            detail: `at most ${this.#limits.maxRequests} requests are allowed`,
+          },
+        ],
+      );
+    }
+    if (depth === 3 && this.#inRequests && this.#requestKey === 'body') {
+      this.#bodyBytes = 1; // this first byte
+    }
+  }
+
+  #endString(): void {
+    const key = this.#key;
+    if (key === null) return;
+    this.#key = null;
+    if (this.#stack.length === 1) this.#topKey = key;
+    else this.#requestKey = key;
+  }
+
+  #addBody(bytes: number): void {
+    if (bytes <= 0) return;
+    this.#bodyBytes += bytes;
+    // A base64 string decodes to three quarters of its length.
+    if (Math.floor(((this.#bodyBytes - 2) * 3) / 4) > this.#limits.maxItemBodyBytes) {
+      const pointer = `/requests/${this.#requests - 1}/body`;
+      throw new BatchError(
+        'item_body_too_large',
+        `${pointer}: body is larger than ${this.#limits.maxItemBodyBytes} bytes`,
+        [{ pointer, detail: `body is larger than ${this.#limits.maxItemBodyBytes} bytes` }],
+      );
+    }
+  }
+}
