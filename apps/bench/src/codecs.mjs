@@ -260,7 +260,6 @@ async function coreDecode(chunks) {
 function coreScan(chunks) {
   const scanner = new MultipartScanner({
     boundary: BOUNDARY,
-    headSections: 2,
     maxParts: LIMITS.maxRequests,
     maxHeadBytes: 16 * 1024,
     maxBodyBytes: LIMITS.maxBodyBytes,

@@ -27,8 +27,6 @@ export interface MultipartPart {
 export interface MultipartScannerOptions {
   /** The boundary, without the leading `--`. */
   boundary: string;
-  /** Blank lines that end a part's head: 2 for `application/http` parts (part headers, then the inner message head). */
-  headSections: number;
   /** Most parts; the next one is rejected. */
   maxParts: number;
   /** Most bytes in a part's head. */
@@ -104,7 +102,7 @@ export class MultipartScanner {
   #scannedSlices = 0;
   #partLength = 0;
   #headEnd = -1;
-  #blankLines = 0;
+  #headPhase = 0;
   #lineLength = 0;
   #lineFirst = 0;
 
@@ -259,7 +257,7 @@ export class MultipartScanner {
     this.#partLength = 0;
     this.#scannedSlices = 0;
     this.#headEnd = -1;
-    this.#blankLines = 0;
+    this.#headPhase = 0;
     this.#lineLength = 0;
     this.#lineFirst = 0;
   }
@@ -293,24 +291,28 @@ export class MultipartScanner {
   }
 
   /**
-   * Counts blank lines (empty, or a lone CR) until the head ends; enforces the head size
-   * limit. Line state carries over from one slice to the next.
+   * Follows the head of an `application/http` part until it ends: part headers, a blank
+   * line, any further blank lines, the start line, headers, and the blank line that ends
+   * it (blank: empty, or a lone CR). Enforces the head size limit. State carries over
+   * from one slice to the next; `parseHead` reads heads by the same rule.
    */
   #scanHead(slice: Uint8Array, offset: number): void {
-    const { headSections, maxHeadBytes } = this.#options;
+    const { maxHeadBytes } = this.#options;
     let lineLength = this.#lineLength;
     let lineFirst = this.#lineFirst;
-    let blankLines = this.#blankLines;
+    let phase = this.#headPhase;
     const stop = Math.min(slice.length, maxHeadBytes - offset);
     for (let i = 0; i < stop; i++) {
       const c = slice[i]!;
       if (c === LF) {
-        if (
-          (lineLength === 0 || (lineLength === 1 && lineFirst === CR)) &&
-          ++blankLines === headSections
-        ) {
-          this.#headEnd = offset + i + 1;
-          return;
+        if (lineLength === 0 || (lineLength === 1 && lineFirst === CR)) {
+          if (phase === 2) {
+            this.#headEnd = offset + i + 1;
+            return;
+          }
+          phase = 1;
+        } else if (phase === 1) {
+          phase = 2;
         }
         lineLength = 0;
       } else {
@@ -321,7 +323,7 @@ export class MultipartScanner {
     if (offset + slice.length > maxHeadBytes) throw headTooLarge(this.#parts, maxHeadBytes);
     this.#lineLength = lineLength;
     this.#lineFirst = lineFirst;
-    this.#blankLines = blankLines;
+    this.#headPhase = phase;
   }
 }
 

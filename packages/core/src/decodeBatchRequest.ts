@@ -81,7 +81,6 @@ async function decodeMultipartRequest(
   };
   const scanner = new MultipartScanner({
     boundary,
-    headSections: 2,
     maxParts: limits.maxRequests,
     ...partLimits,
   });

@@ -39,7 +39,6 @@ async function decodeMultipartResponse(input: BatchResponseInput): Promise<Decod
   const boundary = multipartBoundary(input.contentType ?? '');
   const scanner = new MultipartScanner({
     boundary,
-    headSections: 2,
     maxParts: UNLIMITED,
     ...limits,
   });

@@ -19,18 +19,10 @@ interface HttpPart {
   partHeaders: HeaderList;
   startLine: string;
   headers: HeaderList;
+  /** Offset just past the blank line that ends the head; -1 when it runs to the part's end. */
+  headEnd: number;
   /** Bytes after the inner head; empty when the head ran to the end of the part. */
   rest: Uint8Array;
-}
-
-/** Index just past the line that starts at `start` in `text`, and that line's end (before CR LF / LF). */
-function lineEnd(text: string, start: number, limit: number): number {
-  const lf = text.indexOf('\n', start);
-  return lf === -1 || lf > limit ? limit : lf;
-}
-
-function contentEnd(text: string, start: number, lf: number): number {
-  return lf > start && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
 }
 
 /**
@@ -77,61 +69,58 @@ function printable(text: string): string {
   return shown.replace(/[^\x20-\x7e]/g, '?');
 }
 
-/** Reads header lines from `start` until a blank line or the end; returns where it stopped. */
-function readHeaderLines(
+/**
+ * Parses the head of a part from `text`, the part's first bytes as Latin-1: part headers,
+ * a blank line, any further blank lines (ignored, RFC 9112 §2.2), the start line, headers
+ * and the blank line that ends the head. `complete` says `text` is the whole part; when
+ * it is not and the head has not ended within it, returns `undefined` (more is needed).
+ */
+function parseHead(
   text: string,
-  start: number,
-  limit: number,
-  into: HeaderList,
-  part: number,
-): number {
-  let at = start;
-  while (at < limit) {
-    const lf = lineEnd(text, at, limit);
-    const end = contentEnd(text, at, lf);
-    if (end === at) return lf + 1; // the blank line
-    into.push(parseHeaderLine(text, at, end, part));
-    at = lf + 1;
-  }
-  return at;
-}
-
-/** Offset just past the second blank line (empty, or a lone CR) in `text`, or -1. */
-function headEndOf(text: string): number {
-  let blankLines = 0;
+  bytes: Uint8Array,
+  number: number,
+  what: 'request' | 'response',
+): HttpPart | undefined {
+  const complete = text.length === bytes.length;
+  const partHeaders: HeaderList = [];
+  const headers: HeaderList = [];
+  let startLine: string | undefined;
+  let phase = 0; // 0 part headers, 1 blank lines before the start line, 2 headers
   let at = 0;
-  for (;;) {
-    const lf = text.indexOf('\n', at);
-    if (lf === -1) return -1;
-    if ((lf === at || (lf === at + 1 && text.charCodeAt(at) === 0x0d)) && ++blankLines === 2) {
-      return lf + 1;
+  while (at < text.length) {
+    let lf = text.indexOf('\n', at);
+    if (lf === -1) {
+      if (!complete) return undefined;
+      lf = text.length;
+    }
+    const end = lf > at && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
+    if (end === at) {
+      if (phase === 2) {
+        const headEnd = lf + 1;
+        return {
+          partHeaders,
+          startLine: startLine!,
+          headers,
+          headEnd,
+          rest: bytes.subarray(headEnd),
+        };
+      }
+      phase = 1;
+    } else if (phase === 0) {
+      partHeaders.push(parseHeaderLine(text, at, end, number));
+    } else if (phase === 1) {
+      startLine = text.slice(at, end);
+      phase = 2;
+    } else {
+      headers.push(parseHeaderLine(text, at, end, number));
     }
     at = lf + 1;
   }
-}
-
-/**
- * The head of a part as text (perhaps with some body bytes after it: the text is not
- * sliced, as reading a flat string is faster), and where the head ends (-1: at the part's end).
- */
-function readHead(part: MultipartPart, limits: PartLimits): { text: string; headEnd: number } {
-  const { bytes, number } = part;
-  const most = Math.min(bytes.length, limits.maxHeadBytes);
-  // Decode a few KiB first, more only while the head has not ended.
-  let window = Math.min(most, 4096);
-  let text = fromLatin1(bytes, 0, window);
-  let headEnd = headEndOf(text);
-  while (headEnd === -1 && window < most) {
-    window = Math.min(most, window * 4);
-    text = fromLatin1(bytes, 0, window);
-    headEnd = headEndOf(text);
+  if (!complete) return undefined;
+  if (startLine === undefined) {
+    throw BatchError.part('invalid_batch', number, `part has no ${what} line`);
   }
-  if (headEnd === -1) {
-    if (bytes.length > limits.maxHeadBytes) throw headTooLarge(number, limits.maxHeadBytes);
-    return { text, headEnd };
-  }
-  checkBodySize(number, bytes.length - headEnd, limits);
-  return { text, headEnd };
+  return { partHeaders, startLine, headers, headEnd: -1, rest: EMPTY_BYTES };
 }
 
 /** Splits a part into part headers, start line, message headers and the rest. */
@@ -141,26 +130,18 @@ function splitHttpPart(
   limits: PartLimits,
 ): HttpPart {
   const { bytes, number } = part;
-  const { text, headEnd } = readHead(part, limits);
-  const partHeaders: HeaderList = [];
-  const limit = headEnd === -1 ? text.length : headEnd;
-  let at = readHeaderLines(text, 0, limit, partHeaders, number);
-  // Tolerate extra blank lines before the start line (RFC 9112 §2.2).
-  let lf = lineEnd(text, at, limit);
-  let end = contentEnd(text, at, lf);
-  while (end === at && at < limit) {
-    at = lf + 1;
-    lf = lineEnd(text, at, limit);
-    end = contentEnd(text, at, lf);
+  const most = Math.min(bytes.length, limits.maxHeadBytes);
+  // Decode a little first, more only while the head has not ended.
+  let window = Math.min(most, 2048);
+  for (;;) {
+    const head = parseHead(fromLatin1(bytes, 0, window), bytes, number, what);
+    if (head !== undefined) {
+      if (head.headEnd !== -1) checkBodySize(number, head.rest.length, limits);
+      return head;
+    }
+    if (window === most) throw headTooLarge(number, limits.maxHeadBytes);
+    window = Math.min(most, window * 4);
   }
-  if (at >= limit) {
-    throw BatchError.part('invalid_batch', number, `part has no ${what} line`);
-  }
-  const startLine = text.slice(at, end);
-  const headers: HeaderList = [];
-  readHeaderLines(text, lf + 1, limit, headers, number);
-  const rest = headEnd === -1 ? EMPTY_BYTES : bytes.subarray(headEnd);
-  return { partHeaders, startLine, headers, rest };
 }
 
 /** The first value of a header among `headers` (`name` lower case). */
