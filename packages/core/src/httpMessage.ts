@@ -206,7 +206,8 @@ function messageBody(
       contentLength = length;
     }
   }
-  if (contentLength === undefined) return onlyLineBreaks(rest, 0) ? EMPTY_BYTES : rest;
+  // A request part whose rest is only line breaks has no body (clients add blank lines).
+  if (contentLength === undefined) return strict && onlyLineBreaks(rest, 0) ? EMPTY_BYTES : rest;
   if (contentLength > rest.length) {
     // Lenient: a Content-Length that also counted the line break before the next
     // delimiter (which belongs to the delimiter, RFC 2046) is corrected to the bytes held.
