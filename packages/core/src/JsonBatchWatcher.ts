@@ -16,7 +16,7 @@ export interface JsonBatchWatcherLimits {
  * that the request-count and item-body limits hold while reading (SPEC §4): it counts the
  * elements of the top-level `requests` array, and for each request's `body` member a
  * lower bound of the bytes that body will have (every escape sequence counted as one
- * byte, white space as none, and a base64 string as three quarters). It throws the same
+ * byte, white space, numbers and literals as none, and a base64 string as three quarters). It throws the same
  * `BatchError` the full validation would; anything else (syntax errors included) is left
  * to `JSON.parse` and the validator, which see the whole document.
  */
@@ -72,35 +72,40 @@ export class JsonBatchWatcher {
         continue;
       }
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
-      if (this.#bodyBytes >= 0) this.#addBody(1);
       if (c === QUOTE) {
         this.#startValue();
+        if (this.#bodyBytes >= 0) this.#addBody(1);
         this.#inString = true;
         const depth = stack.length;
         this.#key = this.#expectKey && (depth === 1 || depth === 3) ? '' : null;
       } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
         this.#startValue();
+        if (this.#bodyBytes >= 0) this.#addBody(1);
         stack.push(c === 0x7b ? OBJECT : ARRAY);
         this.#expectKey = c === 0x7b;
         this.#pendingValue = c === 0x5b;
         if (stack.length === 2 && c === 0x5b && this.#topKey === 'requests')
           this.#inRequests = true;
       } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+        if (this.#bodyBytes >= 0) this.#addBody(1);
         stack.pop();
         this.#pendingValue = false;
         this.#expectKey = false;
         if (stack.length < 2) this.#inRequests = false;
         if (stack.length === 2) this.#bodyBytes = -1; // a request object closed
       } else if (c === 0x2c /* , */) {
+        if (this.#bodyBytes >= 0) this.#addBody(1);
         const top = stack[stack.length - 1];
         this.#expectKey = top === OBJECT;
         this.#pendingValue = top === ARRAY;
         if (stack.length === 3) this.#bodyBytes = -1; // the next member of a request
       } else if (c === 0x3a /* : */) {
+        if (this.#bodyBytes >= 0) this.#addBody(1);
         this.#expectKey = false;
         this.#pendingValue = true;
       } else {
-        this.#startValue(); // a number or a literal
+        // A number or a literal: counted as nothing (`null` is no body; `1.0` may shrink).
+        this.#startValue();
       }
     }
   }
@@ -123,7 +128,7 @@ export class JsonBatchWatcher {
       );
     }
     if (depth === 3 && this.#inRequests && this.#requestKey === 'body') {
-      this.#bodyBytes = 1; // this first byte
+      this.#bodyBytes = 0;
     }
   }
 
