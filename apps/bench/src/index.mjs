@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Bench files, relative to this directory, in the order they run. */
-const BENCHES = ['codecs.mjs'];
+const BENCHES = ['codecs.mjs', 'engine.mjs'];
 
 /**
  * Runs one bench file; resolves with its exit code (1 when killed by a signal).

@@ -2,6 +2,16 @@ export type { BatchErrorCode, BatchErrorDetail, BatchProblem } from './BatchErro
 export { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
 export type { MediaType } from './contentType.js';
 export { formatOfContentType, parseMediaType } from './contentType.js';
+export type {
+  BatchHandler,
+  BatchHandlerOptions,
+  BatchInput,
+  BatchOutput,
+  BatchRequestInfo,
+  DispatchContext,
+  Dispatcher,
+} from './createBatchHandler.js';
+export { createBatchHandler } from './createBatchHandler.js';
 export type { BatchRequestInput } from './decodeBatchRequest.js';
 export { decodeBatchRequest, requireFormat } from './decodeBatchRequest.js';
 export type { BatchResponseInput } from './decodeBatchResponse.js';
@@ -30,10 +40,12 @@ export type { MultipartPart, MultipartScannerOptions } from './MultipartScanner.
 export { MultipartScanner } from './MultipartScanner.js';
 export { mergeDefaults } from './mergeDefaults.js';
 export { createBoundary, multipartBoundary } from './multipartBoundary.js';
+export type { BatchItemInfo, BatchOptions } from './options.js';
 export type { JsonBatchContext } from './parseJsonBatch.js';
 export { parseJsonBatch } from './parseJsonBatch.js';
 export type { BodyInput } from './readBody.js';
 export { reasonPhrase } from './reasonPhrases.js';
+export { baseOfBatchPath, resolveTarget } from './resolveTarget.js';
 export type {
   BatchFormat,
   BatchLimits,

@@ -13,7 +13,9 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /** Resolves limits field by field: a field left out keeps its default. */
-export function resolveLimits(limits: BatchLimits = {}): ResolvedBatchLimits {
+export function resolveLimits(
+  limits: { [K in keyof BatchLimits]?: BatchLimits[K] | undefined } = {},
+): ResolvedBatchLimits {
   const maxBodyBytes = positiveInteger('maxBodyBytes', limits.maxBodyBytes, DEFAULT_MAX_BODY_BYTES);
   return {
     maxRequests: positiveInteger('maxRequests', limits.maxRequests, DEFAULT_MAX_REQUESTS),

@@ -1,0 +1,274 @@
+import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
+import { EMPTY_BYTES, utf8 } from './bytes.js';
+import { decodeBatchRequest } from './decodeBatchRequest.js';
+import { encodeBatchResponse } from './encodeBatchResponse.js';
+import { executeBatch, type PlannedItem } from './executeBatch.js';
+import { getHeader } from './headerNames.js';
+import { applyHeaderPolicy, compileInheritPolicy } from './headerPolicy.js';
+import { resolveLimits } from './limits.js';
+import type { BatchItemInfo, BatchOptions } from './options.js';
+import type { BodyInput } from './readBody.js';
+import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
+import type { BatchFormat, DecodedBatch, HeaderList, SubRequest, SubResponse } from './types.js';
+
+/** What a dispatcher learns besides the sub-request itself. */
+export interface DispatchContext {
+  /** Aborted when the item times out, the batch deadline passes or the client goes away. */
+  signal: AbortSignal;
+  /** 0-based position of the item in the batch. */
+  index: number;
+  /** The batch request the item came in. */
+  batch: BatchRequestInfo;
+}
+
+/** The outer batch request, as the dispatcher may need it (its body already read). */
+export interface BatchRequestInfo {
+  method: string;
+  /** The path (and query) the batch was sent to. */
+  path: string;
+  headers: HeaderList;
+  format: BatchFormat;
+}
+
+/**
+ * Runs one sub-request through the application and answers it, in plain values. The
+ * request's `target` is resolved (origin form) and its headers are final (inherited
+ * headers added, `Host` the batch's). The only thing an adapter must provide.
+ */
+export type Dispatcher = (request: SubRequest, context: DispatchContext) => Promise<SubResponse>;
+
+/** Options of `createBatchHandler`: the shared `BatchOptions` and the dispatcher. */
+export interface BatchHandlerOptions extends BatchOptions {
+  dispatch: Dispatcher;
+}
+
+/** The outer request as plain values, from any server. */
+export interface BatchInput {
+  method: string;
+  /** The path (and query) the batch request was sent to. */
+  path: string;
+  headers: HeaderList;
+  /** The body, whole or as a stream of chunks; it is read as it arrives. */
+  body: BodyInput;
+  /** Aborted when the client goes away: no new item starts, running ones are aborted. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The answer, ready for any server: the body streams as the items finish. */
+export interface BatchOutput {
+  status: number;
+  headers: HeaderList;
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface BatchHandler {
+  /** Answers a batch request given as plain values. Never throws: every failure is an answer. */
+  handle(input: BatchInput): Promise<BatchOutput>;
+  /** Answers a WHATWG `Request`: mounts a batch endpoint on any fetch-native server. */
+  fetch(request: Request): Promise<Response>;
+}
+
+interface ResolvedOptions {
+  concurrency: number;
+  stopOnError: boolean;
+  timeoutMs: number | undefined;
+  deadlineMs: number | undefined;
+  inherits: (lowerName: string) => boolean;
+  onItem: ((info: BatchItemInfo) => void) | undefined;
+}
+
+function positive(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && !(value > 0)) throw new TypeError(`${name} must be a positive number`);
+  return value;
+}
+
+/**
+ * Creates a batch endpoint from a dispatcher (SPEC §4, §5): validates the whole batch
+ * before anything runs, resolves targets, applies header inheritance, runs the items in
+ * order (or `concurrency` at once), honours `dependsOn`, `onError`, timeouts, the
+ * deadline and client disconnects, and streams the answers in request order.
+ */
+export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
+  const { dispatch } = options;
+  if (typeof dispatch !== 'function')
+    throw new TypeError('createBatchHandler needs a dispatch function');
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new TypeError('concurrency must be a positive integer');
+  }
+  const resolved: ResolvedOptions = {
+    concurrency,
+    stopOnError: (options.onError ?? 'continue') === 'stop',
+    timeoutMs: positive('timeoutMs', options.timeoutMs),
+    deadlineMs: positive('deadlineMs', options.deadlineMs),
+    inherits: compileInheritPolicy(options.inheritHeaders),
+    onItem: options.onItem,
+  };
+  // Resolved now, so that a bad limit fails at creation, not at the first request.
+  const limits = resolveLimits(options);
+  const formats = options.formats;
+
+  const handle = async (input: BatchInput): Promise<BatchOutput> => {
+    try {
+      if (input.method.toUpperCase() !== 'POST') {
+        throw new BatchError(
+          'method_not_allowed',
+          `${input.method} is not allowed on a batch route; use POST`,
+        );
+      }
+      const batchPath = options.batchPath ?? pathOfTarget(input.path);
+      const host = getHeader(input.headers, 'host');
+      const decoded = await decodeBatchRequest(
+        { contentType: getHeader(input.headers, 'content-type'), body: input.body, host, formats },
+        limits,
+      );
+      const items = planBatch(
+        decoded,
+        batchPath,
+        options.basePath ?? baseOfBatchPath(batchPath),
+        input.headers,
+        resolved,
+      );
+      const batch: BatchRequestInfo = {
+        method: input.method,
+        path: input.path,
+        headers: input.headers,
+        format: decoded.format,
+      };
+      const encoded = encodeBatchResponse(
+        decoded.format,
+        executeBatch(items, {
+          run: (request, index, signal) => dispatch(request, { signal, index, batch }),
+          concurrency: resolved.concurrency,
+          stopOnError: resolved.stopOnError,
+          timeoutMs: resolved.timeoutMs,
+          deadlineMs: resolved.deadlineMs,
+          signal: input.signal,
+          onItem: resolved.onItem,
+        }),
+      );
+      return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
+    } catch (error) {
+      return errorOutput(error);
+    }
+  };
+
+  return {
+    handle,
+    async fetch(request: Request): Promise<Response> {
+      const url = new URL(request.url);
+      const headers: HeaderList = [];
+      request.headers.forEach((value, name) => {
+        headers.push([name, value]);
+      });
+      if (getHeader(headers, 'host') === undefined) headers.push(['host', url.host]);
+      const output = await handle({
+        method: request.method,
+        path: url.pathname + url.search,
+        headers,
+        body: request.body === null ? EMPTY_BYTES : streamChunks(request.body),
+        signal: request.signal,
+      });
+      return new Response(toReadableStream(output.body), {
+        status: output.status,
+        headers: output.headers,
+      });
+    },
+  };
+}
+
+/** An error of the batch item named the way its format names items. */
+function itemError(format: BatchFormat, index: number, member: string, detail: string): BatchError {
+  return format === 'json'
+    ? BatchError.pointer('invalid_batch', `/requests/${index}/${member}`, detail)
+    : BatchError.part('invalid_batch', index + 1, detail);
+}
+
+/** Resolves targets and headers, applies the nesting guard, maps `dependsOn` to indexes. */
+function planBatch(
+  decoded: DecodedBatch,
+  batchPath: string,
+  base: string,
+  outerHeaders: HeaderList,
+  options: ResolvedOptions,
+): PlannedItem[] {
+  const batchRoute = comparablePath(batchPath);
+  const indexOfId = new Map<string, number>();
+  return decoded.items.map((item, index) => {
+    const target = resolveTarget(item.target, base);
+    const path = pathOfTarget(target);
+    if (comparablePath(path) === batchRoute) {
+      throw itemError(
+        decoded.format,
+        index,
+        'path',
+        'a batch cannot contain a request to the batch route',
+      );
+    }
+    if (item.id !== undefined) indexOfId.set(item.id, index);
+    const request: SubRequest = {
+      method: item.method,
+      target,
+      headers: applyHeaderPolicy(item.headers, outerHeaders, options.inherits),
+      body: item.body,
+    };
+    if (item.id !== undefined) request.id = item.id;
+    if (item.contentId !== undefined) request.contentId = item.contentId;
+    return {
+      request,
+      path,
+      dependsOn: item.dependsOn?.map((id) => indexOfId.get(id)!),
+    };
+  });
+}
+
+function errorOutput(error: unknown): BatchOutput {
+  const batchError = error instanceof BatchError ? error : null;
+  const problem = batchError?.toProblem() ?? {
+    type: 'urn:batch:problem:internal-error',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'the batch could not be processed',
+    errors: [],
+  };
+  const body = utf8(JSON.stringify(problem));
+  const headers: HeaderList = [
+    ['content-type', PROBLEM_CONTENT_TYPE],
+    ['content-length', String(body.length)],
+  ];
+  if (batchError?.code === 'method_not_allowed') headers.push(['allow', 'POST']);
+  return { status: problem.status, headers, body: once(body) };
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/** Reads a `ReadableStream` as an async iterable (with a reader: not every runtime iterates streams). */
+async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** A pull-based `ReadableStream` over an async iterable: the iterable runs only as fast as it is read. */
+function toReadableStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}

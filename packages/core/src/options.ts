@@ -1,0 +1,74 @@
+import type { InheritHeadersPolicy } from './headerPolicy.js';
+import type { BatchFormat, BatchLimits } from './types.js';
+
+/** What the `onItem` hook learns about each finished item. */
+export interface BatchItemInfo {
+  /** 0-based position of the item in the batch. */
+  index: number;
+  method: string;
+  /** The path the item was dispatched to, without its query string. */
+  path: string;
+  status: number;
+  /** Milliseconds from the item's start to its response (0 for items never run). */
+  durationMs: number;
+  /** True when the dispatcher ran for this item (false for 424s, and items never started). */
+  ran: boolean;
+}
+
+/**
+ * The options every batch endpoint takes, whatever the framework. Each field is resolved
+ * on its own: giving one never resets the others' defaults.
+ */
+export interface BatchOptions extends BatchLimits {
+  /**
+   * How many sub-requests may run at once. Responses still come back in request order;
+   * memory held is bounded by this many items.
+   * @default 1
+   */
+  concurrency?: number;
+  /**
+   * `'continue'`: every item runs whatever happens to the others. `'stop'`: after the
+   * first failure (status >= 400, or a throw) the items not yet started answer `424`
+   * without running.
+   * @default 'continue'
+   */
+  onError?: 'continue' | 'stop';
+  /**
+   * Milliseconds one item may take; past it the item answers `504` and its signal is
+   * aborted.
+   * @default undefined (no per-item timeout)
+   */
+  timeoutMs?: number;
+  /**
+   * Milliseconds the whole batch may take; past it running items are aborted and they
+   * and the items not yet started answer `504`.
+   * @default undefined (no deadline)
+   */
+  deadlineMs?: number;
+  /**
+   * Which headers of the batch request each sub-request inherits (SPEC §4): `'default'`
+   * (all but hop-by-hop, `Host`, `Content-*`, `Expect`, `Transfer-Encoding`), `'none'`, a
+   * list of names, or a predicate on lower-case names.
+   * @default 'default'
+   */
+  inheritHeaders?: InheritHeadersPolicy;
+  /**
+   * The wire formats the endpoint accepts; others get `415`.
+   * @default ['multipart', 'json']
+   */
+  formats?: readonly BatchFormat[];
+  /** Called once per item when it is answered: method, path, status, duration. */
+  onItem?: (info: BatchItemInfo) => void;
+  /**
+   * The batch route's path, for the nesting guard and for resolving targets. Adapters
+   * fill it from the route they are mounted on.
+   * @default the path the batch request was sent to
+   */
+  batchPath?: string;
+  /**
+   * The base every target is resolved against (SPEC §4 "Targets"); `'/'` turns
+   * prefixing off.
+   * @default the batch route's path up to its last segment (`/v1` for `/v1/batch`)
+   */
+  basePath?: string;
+}

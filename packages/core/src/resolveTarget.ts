@@ -1,0 +1,61 @@
+/**
+ * Target resolution (SPEC §4 "Targets"): every sub-request target is resolved against
+ * the batch route's base — its path up to its last segment (`/v1` for `/v1/batch`).
+ */
+
+/** The base of a batch route: `/v1/batch` → `/v1`, `/batch` → `/`, `/odata/$batch` → `/odata`. */
+export function baseOfBatchPath(batchPath: string): string {
+  const path = stripQuery(batchPath);
+  const slash = path.lastIndexOf(
+    '/',
+    path.length > 1 && path.endsWith('/') ? path.length - 2 : path.length,
+  );
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+function stripQuery(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/** True when `path` starts with `base` segment-wise (`/v1/x` yes, `/v10/x` no). */
+function startsWithSegments(path: string, base: string): boolean {
+  if (base === '/') return true;
+  return path === base || path.startsWith(`${base}/`) || path.startsWith(`${base}?`);
+}
+
+/**
+ * Resolves a target against `base`: a relative target (`People?$top=2`) is appended to
+ * it; an absolute path that does not start with it gets it prepended; one that does is
+ * kept. A base of `/` changes nothing but relative targets.
+ */
+export function resolveTarget(target: string, base: string): string {
+  if (!target.startsWith('/')) return base === '/' ? `/${target}` : `${base}/${target}`;
+  if (startsWithSegments(target, base)) return target;
+  return base + target;
+}
+
+/** The path of a target, without its query string. */
+export function pathOfTarget(target: string): string {
+  return stripQuery(target);
+}
+
+const UNRESERVED = /%(2[DdEe]|3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|5[Ff]|6[1-9A-Fa-f]|7[0-9Aa]|7[Ee])/g;
+
+/**
+ * A path in a form where two spellings of one route compare equal: unreserved
+ * percent-escapes decoded, `.`/`..` segments and repeated or trailing slashes removed,
+ * lower case. Used by the nesting guard, which errs on the side of refusing.
+ */
+export function comparablePath(path: string): string {
+  const decoded = stripQuery(path).replace(UNRESERVED, (match) =>
+    String.fromCharCode(Number.parseInt(match.slice(1), 16)),
+  );
+  const segments: string[] = [];
+  for (const segment of decoded.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`.toLowerCase();
+}
