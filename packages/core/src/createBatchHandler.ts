@@ -3,7 +3,7 @@ import { EMPTY_BYTES, utf8 } from './bytes.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
 import { encodeBatchResponse } from './encodeBatchResponse.js';
 import { executeBatch, type PlannedItem } from './executeBatch.js';
-import { getHeader } from './headerNames.js';
+import { equalsLower, getHeader } from './headerNames.js';
 import { applyHeaderPolicy, compileInheritPolicy } from './headerPolicy.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
@@ -28,6 +28,8 @@ export interface BatchRequestInfo {
   path: string;
   headers: HeaderList;
   format: BatchFormat;
+  /** What the adapter passed as `BatchInput.native` (its framework's request or context). */
+  native: unknown;
 }
 
 /**
@@ -52,6 +54,8 @@ export interface BatchInput {
   body: BodyInput;
   /** Aborted when the client goes away: no new item starts, running ones are aborted. */
   signal?: AbortSignal | undefined;
+  /** Anything the adapter's dispatcher needs from the outer request; passed on as `context.batch.native`. */
+  native?: unknown;
 }
 
 /** The answer, ready for any server: the body streams as the items finish. */
@@ -125,7 +129,9 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       const items = planBatch(
         decoded,
         batchPath,
-        options.basePath ?? baseOfBatchPath(batchPath),
+        options.basePath === undefined
+          ? baseOfBatchPath(batchPath)
+          : normaliseBase(options.basePath),
         input.headers,
         resolved,
       );
@@ -134,6 +140,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         path: input.path,
         headers: input.headers,
         format: decoded.format,
+        native: input.native,
       };
       const encoded = encodeBatchResponse(
         decoded.format,
@@ -162,19 +169,32 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         headers.push([name, value]);
       });
       if (getHeader(headers, 'host') === undefined) headers.push(['host', url.host]);
+      // Aborted when the client goes away or stops reading (cancels the response body).
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      if (request.signal.aborted) abort();
+      request.signal.addEventListener('abort', abort, { once: true });
       const output = await handle({
         method: request.method,
         path: url.pathname + url.search,
         headers,
         body: request.body === null ? EMPTY_BYTES : streamChunks(request.body),
-        signal: request.signal,
+        signal: controller.signal,
       });
-      return new Response(toReadableStream(output.body), {
-        status: output.status,
-        headers: output.headers,
+      const body = toReadableStream(output.body, () => {
+        request.signal.removeEventListener('abort', abort);
+        abort();
       });
+      return new Response(body, { status: output.status, headers: output.headers });
     },
   };
+}
+
+/** `/api/` → `/api`; `/` stays. */
+function normaliseBase(base: string): string {
+  const trimmed = base.replace(/\/+$/, '');
+  if (trimmed === '') return '/';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
 
 /** An error of the batch item named the way its format names items. */
@@ -209,7 +229,10 @@ function planBatch(
     const request: SubRequest = {
       method: item.method,
       target,
-      headers: applyHeaderPolicy(item.headers, outerHeaders, options.inherits),
+      headers: withContentLength(
+        applyHeaderPolicy(item.headers, outerHeaders, options.inherits),
+        item.body,
+      ),
       body: item.body,
     };
     if (item.id !== undefined) request.id = item.id;
@@ -220,6 +243,16 @@ function planBatch(
       dependsOn: item.dependsOn?.map((id) => indexOfId.get(id)!),
     };
   });
+}
+
+/**
+ * The headers with one `Content-Length` that is the body's true length (none for an empty
+ * body): servers and body parsers decide from it whether there is a body to read.
+ */
+function withContentLength(headers: HeaderList, body: Uint8Array): HeaderList {
+  const out = headers.filter(([name]) => !equalsLower(name, 'content-length'));
+  if (body.length > 0) out.push(['content-length', String(body.length)]);
+  return out;
 }
 
 function errorOutput(error: unknown): BatchOutput {
@@ -259,7 +292,10 @@ async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator
 }
 
 /** A pull-based `ReadableStream` over an async iterable: the iterable runs only as fast as it is read. */
-function toReadableStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+function toReadableStream(
+  body: AsyncIterable<Uint8Array>,
+  onCancel: () => void,
+): ReadableStream<Uint8Array> {
   const iterator = body[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -268,6 +304,8 @@ function toReadableStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8
       else controller.enqueue(value);
     },
     async cancel() {
+      // First abort what runs: an async generator cannot be returned while it awaits.
+      onCancel();
       await iterator.return?.();
     },
   });
