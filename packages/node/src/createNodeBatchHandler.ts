@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type BatchOptions,
+  type BodyInput,
+  createBatchHandler,
+  type HeaderList,
+} from '@batch/core';
+import { connectionOf } from './BatchSocket.js';
+import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
+import { readNodeBody } from './readNodeBody.js';
+import { sendBatchOutput } from './sendBatchOutput.js';
+
+/** Answers one batch request on a Node server; `body` overrides how its body is read. */
+export type NodeBatchHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  body?: BodyInput,
+) => Promise<void>;
+
+interface NodeRequest extends IncomingMessage {
+  originalUrl?: string;
+}
+
+function headerPairs(raw: string[]): HeaderList {
+  const pairs: HeaderList = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+/**
+ * A batch endpoint for any Node `(req, res)` application: each sub-request runs
+ * in-process through `app` (the same middleware, auth, routes and error handlers as a
+ * direct request), and the batch response streams to `res` with backpressure. For a
+ * plain `node:http` server, Connect, or Fastify-style handlers; Express and Koa adapters
+ * build on it.
+ *
+ * ```ts
+ * const batch = createNodeBatchHandler(app);
+ * http.createServer((req, res) => (req.url === '/batch' ? batch(req, res) : app(req, res)));
+ * ```
+ */
+export function createNodeBatchHandler(
+  app: NodeHandler,
+  options: BatchOptions = {},
+): NodeBatchHandler {
+  const handler = createBatchHandler({
+    ...options,
+    dispatch: (request, context) =>
+      dispatchToNode(
+        app,
+        request,
+        connectionOf((context.batch.native as IncomingMessage).socket),
+        context.signal,
+      ),
+  });
+  return async (req, res, body) => {
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.once('close', onClose);
+    const output = await handler.handle({
+      method: req.method ?? 'GET',
+      path: (req as NodeRequest).originalUrl ?? req.url ?? '/',
+      headers: headerPairs(req.rawHeaders),
+      body: body ?? readNodeBody(req),
+      signal: controller.signal,
+      native: req,
+    });
+    try {
+      await sendBatchOutput(output, res);
+    } finally {
+      res.off('close', onClose);
+    }
+  };
+}

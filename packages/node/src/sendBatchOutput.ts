@@ -1,0 +1,48 @@
+import type { ServerResponse } from 'node:http';
+import type { BatchOutput } from '@batch/core';
+
+/**
+ * Writes a `BatchOutput` to a `ServerResponse`: status, headers (repeated ones as
+ * arrays), then the body as it streams, waiting for `drain` whenever the socket's buffer
+ * is full (backpressure). Stops reading the body — which stops the batch — as soon as
+ * the response closes early (the client went away).
+ */
+export async function sendBatchOutput(output: BatchOutput, res: ServerResponse): Promise<void> {
+  res.statusCode = output.status;
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of output.headers) {
+    const values = grouped.get(name);
+    if (values === undefined) grouped.set(name, [value]);
+    else values.push(value);
+  }
+  for (const [name, values] of grouped)
+    res.setHeader(name, values.length === 1 ? values[0]! : values);
+
+  let closed = res.destroyed;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  const onDrain = () => wake?.();
+  res.on('close', onClose);
+  res.on('drain', onDrain);
+  const iterator = output.body[Symbol.asyncIterator]();
+  try {
+    while (!closed) {
+      const { done, value } = await iterator.next();
+      if (done || closed) break;
+      if (!res.write(value) && !closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    }
+    if (!closed) res.end();
+  } finally {
+    res.off('close', onClose);
+    res.off('drain', onDrain);
+    if (closed) await iterator.return?.();
+  }
+}

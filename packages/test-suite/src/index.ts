@@ -1,0 +1,2 @@
+export { conformanceSuite } from './conformanceSuite.js';
+export type { ConformanceTarget, RunningApp } from './testApp.js';
