@@ -37,7 +37,8 @@ export class BatchSocket extends EventEmitter {
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
   readonly encrypted: boolean;
-  readable = false;
+  /** Readable as far as `on-finished` (body-parser 2) can tell: a body is there to read. */
+  readable = true;
   writable = true;
   destroyed = false;
   writableCorked = 0;
