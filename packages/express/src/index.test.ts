@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { BatchOptions } from '@batch/core';
+import { fileURLToPath } from 'node:url';
+import { type BatchOptions, decodeBatchResponse, encodeBatchRequest } from '@batch/core';
 import { conformanceSuite, type RunningApp } from '@batch/test-suite';
 import express5 from 'express';
 import express4 from 'express4';
@@ -136,6 +138,43 @@ for (const [version, express] of [
   }
 
   describe(`@batch/express (${version}): what a sub-request sees`, () => {
+    it('res.sendFile streams a file into its sub-response, byte for byte', async () => {
+      const file = fileURLToPath(new URL('../package.json', import.meta.url));
+      const app = express();
+      app.post('/batch', batch(app));
+      app.get('/file', (_req, res) => {
+        res.sendFile(file);
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+      const { port } = server.address() as AddressInfo;
+      try {
+        const encoded = encodeBatchRequest('multipart', [
+          { target: '/file' },
+          { method: 'HEAD', target: '/file' },
+        ]);
+        const response = await fetch(`http://127.0.0.1:${port}/batch`, {
+          method: 'POST',
+          headers: { 'content-type': encoded.contentType },
+          body: encoded.body as Uint8Array<ArrayBuffer>,
+        });
+        const parts = await decodeBatchResponse({
+          contentType: response.headers.get('content-type'),
+          body: new Uint8Array(await response.arrayBuffer()),
+        });
+        expect(parts[0]?.status).toBe(200);
+        expect(Buffer.from(parts[0]!.body).equals(await readFile(file))).toBe(true);
+        expect(
+          parts[0]?.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1],
+        ).toContain('application/json');
+        expect(parts[1]?.status).toBe(200);
+        expect(parts[1]?.body.length).toBe(0);
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+
     it('req.ip, req.protocol, req.hostname and req.socket reflect the batch request', async () => {
       const app = express();
       app.post('/batch', batch(app));
