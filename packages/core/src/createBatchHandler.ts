@@ -65,11 +65,21 @@ export interface BatchOutput {
   body: AsyncIterable<Uint8Array>;
 }
 
+/** What `BatchHandler.fetch` takes besides the request. */
+export interface BatchFetchInit {
+  native?: unknown;
+  body?: BodyInput | undefined;
+}
+
 export interface BatchHandler {
   /** Answers a batch request given as plain values. Never throws: every failure is an answer. */
   handle(input: BatchInput): Promise<BatchOutput>;
-  /** Answers a WHATWG `Request`: mounts a batch endpoint on any fetch-native server. */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Answers a WHATWG `Request`: mounts a batch endpoint on any fetch-native server.
+   * `init.native` is passed to the dispatcher as `context.batch.native`; `init.body`
+   * replaces the request's body when something (a validator) already read it.
+   */
+  fetch(request: Request, init?: BatchFetchInit): Promise<Response>;
 }
 
 interface ResolvedOptions {
@@ -162,7 +172,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
 
   return {
     handle,
-    async fetch(request: Request): Promise<Response> {
+    async fetch(request: Request, init: BatchFetchInit = {}): Promise<Response> {
       const url = new URL(request.url);
       const headers: HeaderList = [];
       request.headers.forEach((value, name) => {
@@ -178,8 +188,9 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         method: request.method,
         path: url.pathname + url.search,
         headers,
-        body: request.body === null ? EMPTY_BYTES : streamChunks(request.body),
+        body: init.body ?? (request.body === null ? EMPTY_BYTES : streamChunks(request.body)),
         signal: controller.signal,
+        native: init.native,
       });
       const body = toReadableStream(output.body, () => {
         request.signal.removeEventListener('abort', abort);

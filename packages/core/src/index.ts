@@ -3,6 +3,7 @@ export { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
 export type { MediaType } from './contentType.js';
 export { formatOfContentType, parseMediaType } from './contentType.js';
 export type {
+  BatchFetchInit,
   BatchHandler,
   BatchHandlerOptions,
   BatchInput,

@@ -1,0 +1,293 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type BatchFormat,
+  type BatchOptions,
+  type DecodedSubResponse,
+  decodeBatchResponse,
+  encodeBatchRequest,
+  type SubRequestInit,
+} from '@batch/core';
+import { conformanceSuite, type RunningApp } from '@batch/test-suite';
+import { serve } from '@hono/node-server';
+import { type ExecutionContext, Hono } from 'hono';
+import { setCookie } from 'hono/cookie';
+import { stream } from 'hono/streaming';
+import { describe, expect, it } from 'vitest';
+import { batch } from './index.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ECHOED = ['authorization', 'cookie', 'accept-language', 'host', 'x-custom', 'content-type'];
+
+/** The conformance app (see @batch/test-suite `testApp.ts`), written the Hono way. */
+function createTestApp(batchPath: string, options: BatchOptions, log: string[]) {
+  const app = new Hono<{ Bindings: { incoming?: IncomingMessage } }>();
+  app.use(async (c, next) => {
+    if (c.req.path !== batchPath)
+      log.push(`${c.req.method} ${c.req.url.slice(c.req.url.indexOf('/', 8))}`);
+    await next();
+  });
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+  app.all('/echo/*', async (c) => {
+    const text = await c.req.text();
+    const isJson = c.req.header('content-type')?.startsWith('application/json') === true;
+    return c.json({
+      method: c.req.method,
+      url: c.req.url.slice(c.req.url.indexOf('/', 8)),
+      body: text === '' ? null : isJson ? JSON.parse(text) : text,
+      headers: Object.fromEntries(ECHOED.map((name) => [name, c.req.header(name) ?? null])),
+      ip: c.env?.incoming?.socket.remoteAddress ?? null,
+    });
+  });
+  app.get('/cookies', (c) => {
+    setCookie(c, 'a', '1', { path: '/' });
+    setCookie(c, 'b', '2', { path: '/' });
+    return c.text('ok');
+  });
+  app.get('/binary', (c) =>
+    c.body(
+      Uint8Array.from({ length: 256 }, (_, i) => i),
+      200,
+      {
+        'content-type': 'application/octet-stream',
+      },
+    ),
+  );
+  app.get('/text', (c) => c.text('héllo wörld'));
+  app.get('/empty', (c) => c.body(null, 204));
+  app.get('/not-modified', (c) => c.body(null, 304));
+  app.get('/redirect', (c) => c.redirect('/echo', 302));
+  app.get('/slow/:ms', async (c) => {
+    const ms = Number(c.req.param('ms'));
+    await sleep(ms);
+    return c.json({ slept: ms });
+  });
+  app.get('/big/:kb', (c) =>
+    c.body(new Uint8Array(Number(c.req.param('kb')) * 1024).fill(0x78), 200, {
+      'content-type': 'application/octet-stream',
+    }),
+  );
+  app.get('/fail', () => {
+    throw new Error('boom');
+  });
+  app.get('/private', (c) =>
+    c.req.header('authorization') ? c.json({ ok: true }) : c.json({ error: 'unauthorized' }, 401),
+  );
+  app.get('/stream', (c) => {
+    c.header('content-type', 'text/plain');
+    return stream(c, async (out) => {
+      for (const chunk of ['a', 'b', 'c']) {
+        await out.write(chunk);
+        await out.sleep(5);
+      }
+    });
+  });
+  app.all(batchPath, batch(app, options));
+  return app;
+}
+
+async function startHonoApp(batchPath: string, options: BatchOptions): Promise<RunningApp> {
+  const log: string[] = [];
+  const app = createTestApp(batchPath, options, log);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(started),
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+conformanceSuite('@batch/hono (@hono/node-server)', {
+  start: ({ batchPath, batch: options }) => startHonoApp(batchPath, options),
+});
+
+// In-process: no server, the batch posted with app.request().
+
+const decoder = new TextDecoder();
+
+/** Any Hono app, whatever its bindings. */
+interface InProcessApp {
+  request(
+    input: string,
+    init: RequestInit,
+    env?: unknown,
+    executionCtx?: ExecutionContext,
+  ): Response | Promise<Response>;
+}
+
+async function sendInProcess(
+  app: InProcessApp,
+  format: BatchFormat,
+  requests: SubRequestInit[],
+  env?: unknown,
+  executionCtx?: ExecutionContext,
+): Promise<{ status: number; parts: DecodedSubResponse[] }> {
+  const encoded = encodeBatchRequest(format, requests);
+  const response = await app.request(
+    '/batch',
+    {
+      method: 'POST',
+      headers: { 'content-type': encoded.contentType, authorization: 'Bearer outer' },
+      body: encoded.body as Uint8Array<ArrayBuffer>,
+    },
+    env,
+    executionCtx,
+  );
+  const body = new Uint8Array(await response.arrayBuffer());
+  return {
+    status: response.status,
+    parts: await decodeBatchResponse({ contentType: response.headers.get('content-type'), body }),
+  };
+}
+
+const text = (part: DecodedSubResponse | undefined) => decoder.decode(part?.body);
+const headerValues = (part: DecodedSubResponse | undefined, name: string) =>
+  (part?.headers ?? []).filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
+
+describe('@batch/hono in-process (app.request, no server)', () => {
+  describe.each(['json', 'multipart'] as const)('%s format', (format) => {
+    it('runs every item through the app: echo, HEAD, Set-Cookie x2, binary, 204, errors', async () => {
+      const log: string[] = [];
+      const app = createTestApp('/batch', {}, log);
+      const sent = await sendInProcess(app, format, [
+        {
+          method: 'POST',
+          target: '/echo/1?x=1',
+          headers: [['Content-Type', 'application/json']],
+          body: '{"title":"MoFo"}',
+        },
+        { method: 'HEAD', target: '/echo' },
+        { method: 'GET', target: '/cookies' },
+        { method: 'GET', target: '/binary' },
+        { method: 'GET', target: '/empty' },
+        { method: 'GET', target: '/fail' },
+        { method: 'GET', target: '/stream' },
+        {
+          method: 'POST',
+          target: '/echo',
+          headers: [['Content-Type', 'application/octet-stream']],
+          body: Uint8Array.of(0, 1, 2, 255),
+        },
+      ]);
+      expect(sent.status).toBe(200);
+      const [echo, head, cookies, binary, empty, fail, streamed, bytes] = sent.parts;
+      expect(sent.parts.map((part) => part.status)).toEqual([
+        200, 200, 200, 200, 204, 500, 200, 200,
+      ]);
+      expect(JSON.parse(text(echo))).toMatchObject({
+        method: 'POST',
+        url: '/echo/1?x=1',
+        body: { title: 'MoFo' },
+        headers: { authorization: 'Bearer outer', host: 'localhost' },
+        ip: null,
+      });
+      expect(head?.body.length).toBe(0);
+      expect(headerValues(cookies, 'set-cookie')).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+      expect(Array.from(binary!.body)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+      expect(empty?.body.length).toBe(0);
+      expect(JSON.parse(text(fail))).toEqual({ error: 'boom' });
+      expect(text(streamed)).toBe('abc');
+      expect(JSON.parse(text(bytes)).body).toBe(decoder.decode(Uint8Array.of(0, 1, 2, 255)));
+      expect(log).toEqual([
+        'POST /echo/1?x=1',
+        'HEAD /echo',
+        'GET /cookies',
+        'GET /binary',
+        'GET /empty',
+        'GET /fail',
+        'GET /stream',
+        'POST /echo',
+      ]);
+    });
+  });
+
+  it('answers GET on the batch route with the core 405', async () => {
+    const app = createTestApp('/batch', {}, []);
+    const response = await app.request('/batch');
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('passes c.env bindings and c.executionCtx through to every sub-request', async () => {
+    const app = new Hono<{ Bindings: { SECRET: string } }>();
+    const waited: Promise<unknown>[] = [];
+    app.get('/secret', (c) => {
+      c.executionCtx.waitUntil(Promise.resolve(c.req.path));
+      return c.text(c.env.SECRET);
+    });
+    app.post('/batch', batch(app));
+    const executionCtx = {
+      waitUntil: (promise: Promise<unknown>) => void waited.push(promise),
+      passThroughOnException: () => {},
+      props: {},
+    };
+    for (const format of ['json', 'multipart'] as const) {
+      const sent = await sendInProcess(
+        app,
+        format,
+        [{ target: '/secret' }, { target: '/secret' }],
+        { SECRET: 's3cret' },
+        executionCtx,
+      );
+      expect(sent.parts.map(text)).toEqual(['s3cret', 's3cret']);
+    }
+    expect(waited).toHaveLength(4);
+    // Without an ExecutionContext the batch still runs (c.executionCtx throws in the item).
+    const plain = new Hono<{ Bindings: { SECRET: string } }>();
+    plain.get('/secret', (c) => c.text(c.env.SECRET));
+    plain.post('/batch', batch(plain));
+    const sent = await sendInProcess(plain, 'json', [{ target: '/secret' }], { SECRET: 'x' });
+    expect(sent.parts.map(text)).toEqual(['x']);
+  });
+
+  it('reads a batch body that a validator already consumed', async () => {
+    const app = new Hono();
+    app.get('/hello', (c) => c.text('hi'));
+    app.use('/batch', async (c, next) => {
+      if (c.req.header('content-type')?.startsWith('application/json')) await c.req.json();
+      else await c.req.arrayBuffer();
+      await next();
+    });
+    app.post('/batch', batch(app));
+    for (const format of ['json', 'multipart'] as const) {
+      const sent = await sendInProcess(app, format, [{ target: '/hello' }, { target: '/hello' }]);
+      expect(sent.status).toBe(200);
+      expect(sent.parts.map(text)).toEqual(['hi', 'hi']);
+    }
+  });
+
+  it('applies app middleware to sub-requests, resolving targets against a mounted base', async () => {
+    const api = new Hono();
+    api.use(async (c, next) => {
+      await next();
+      c.header('x-seen', c.req.path);
+    });
+    api.get('/v1/items/:id', (c) => c.json({ id: c.req.param('id') }));
+    api.post('/v1/batch', batch(api));
+    const encoded = encodeBatchRequest('json', [{ target: '/items/1' }, { target: 'items/2' }]);
+    const response = await api.request('/v1/batch', {
+      method: 'POST',
+      headers: { 'content-type': encoded.contentType },
+      body: encoded.body as Uint8Array<ArrayBuffer>,
+    });
+    const parts = await decodeBatchResponse({
+      contentType: response.headers.get('content-type'),
+      body: new Uint8Array(await response.arrayBuffer()),
+    });
+    expect(parts.map((part) => JSON.parse(text(part)))).toEqual([{ id: '1' }, { id: '2' }]);
+    expect(parts.map((part) => headerValues(part, 'x-seen')[0])).toEqual([
+      '/v1/items/1',
+      '/v1/items/2',
+    ]);
+  });
+});

@@ -1,0 +1,112 @@
+import {
+  type BatchOptions,
+  type BodyInput,
+  createBatchHandler,
+  type HeaderList,
+  type SubRequest,
+  type SubResponse,
+} from '@batch/core';
+import type { Context, Env, ExecutionContext, Handler } from 'hono';
+
+export type { BatchOptions } from '@batch/core';
+
+/** What `batch()` needs of the app: Hono's `fetch(request, env, executionCtx)`. */
+export interface HonoFetchApp {
+  fetch(
+    request: Request,
+    env?: unknown,
+    executionCtx?: ExecutionContext,
+  ): Response | Promise<Response>;
+}
+
+/** The outer request as every sub-request of one batch sees it (`BatchInput.native`). */
+interface OuterRequest {
+  origin: string;
+  env: unknown;
+  executionCtx: ExecutionContext | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A Hono handler answering batch requests (SPEC: multipart/mixed or JSON): every
+ * sub-request runs in-process through `app.fetch` with the batch request's `c.env` and
+ * `c.executionCtx`, so it meets the same middleware, routes and error handlers as a
+ * direct request. Options are `@batch/core`'s `BatchOptions`; the engine is created once.
+ *
+ * ```ts
+ * const app = new Hono();
+ * app.get('/articles/:id', (c) => c.json({ id: c.req.param('id') }));
+ * app.all('/batch', batch(app, { concurrency: 4 })); // GET /batch answers 405
+ * ```
+ */
+export function batch<E extends Env = Env>(
+  app: HonoFetchApp,
+  options: BatchOptions = {},
+): Handler<E> {
+  const handler = createBatchHandler({
+    ...options,
+    dispatch: (request, { signal, batch }) =>
+      dispatchToApp(app, request, batch.native as OuterRequest, signal),
+  });
+  return (c) => {
+    const native: OuterRequest = {
+      origin: new URL(c.req.url).origin,
+      env: c.env,
+      executionCtx: contextOf(c),
+    };
+    return handler.fetch(c.req.raw, { native, body: consumedBody(c) });
+  };
+}
+
+/** Runs one sub-request through `app.fetch` and reads its answer as plain values. */
+async function dispatchToApp(
+  app: HonoFetchApp,
+  request: SubRequest,
+  outer: OuterRequest,
+  signal: AbortSignal,
+): Promise<SubResponse> {
+  const bodyless = request.method === 'GET' || request.method === 'HEAD';
+  const response = await app.fetch(
+    new Request(outer.origin + request.target, {
+      method: request.method,
+      headers: request.headers,
+      body:
+        bodyless || request.body.length === 0 ? null : (request.body as Uint8Array<ArrayBuffer>),
+      signal,
+    }),
+    outer.env,
+    outer.executionCtx,
+  );
+  const headers: HeaderList = [];
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers.push([name, value]);
+  });
+  for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
+  const answer: SubResponse = {
+    status: response.status,
+    headers,
+    body: response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer()),
+  };
+  if (response.statusText !== '') answer.statusText = response.statusText;
+  return answer;
+}
+
+/** `c.executionCtx` throws outside Workers-like runtimes. */
+function contextOf(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hono's cached copy of the batch body when a validator already read it; else `undefined` (the stream is read). */
+function consumedBody(c: Context): BodyInput | undefined {
+  if (!c.req.raw.bodyUsed && Object.keys(c.req.bodyCache).length === 0) return undefined;
+  return cachedBody(c);
+}
+
+async function* cachedBody(c: Context): AsyncGenerator<Uint8Array> {
+  yield new Uint8Array(await c.req.arrayBuffer());
+}
