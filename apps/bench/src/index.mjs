@@ -3,6 +3,7 @@
 //
 //   node src/index.mjs             all benches
 //   node src/index.mjs codecs      only the benches whose file name contains "codecs"
+//   node src/index.mjs adapters    a group of benches (see GROUPS)
 //
 // Exits non-zero only when a bench process crashes (a failed output check, an exception);
 // a missed performance goal is reported by the bench itself and is not a failure.
@@ -11,7 +12,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Bench files, relative to this directory, in the order they run. */
-const BENCHES = ['codecs.mjs', 'engine.mjs'];
+const BENCHES = ['codecs.mjs', 'engine.mjs', 'dispatch.mjs', 'endToEnd.mjs'];
+
+/** Filter words that name several benches at once. */
+const GROUPS = /** @type {Record<string, string[]>} */ ({
+  adapters: ['dispatch.mjs', 'endToEnd.mjs'],
+});
 
 /**
  * Runs one bench file; resolves with its exit code (1 when killed by a signal).
@@ -29,10 +35,17 @@ function runBench(file) {
 
 const filters = process.argv.slice(2);
 const selected = BENCHES.filter(
-  (file) => filters.length === 0 || filters.some((filter) => file.includes(filter)),
+  (file) =>
+    filters.length === 0 ||
+    filters.some(
+      (filter) =>
+        file.includes(filter) || (Object.hasOwn(GROUPS, filter) && GROUPS[filter].includes(file)),
+    ),
 );
 if (selected.length === 0) {
-  console.error(`no bench matches ${filters.join(', ')}; benches: ${BENCHES.join(', ')}`);
+  console.error(
+    `no bench matches ${filters.join(', ')}; benches: ${BENCHES.join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}`,
+  );
   process.exit(1);
 }
 
