@@ -1,0 +1,44 @@
+import type { BatchOptions } from '@batch/core';
+import { batch } from '@batch/express';
+import { ArticleStore, serviceInfo } from '@batch/reading-list';
+import express, { type Express } from 'express';
+import { articlesRouter } from './articles.js';
+import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
+import { errorHandler, notFound } from './problems.js';
+
+export interface AppOptions {
+  /** Where the articles live; a fresh, empty store by default. */
+  store?: ArticleStore;
+  /** Options of the batch route (`@batch/core`'s `BatchOptions`). */
+  batch?: BatchOptions;
+  /** @default '/batch' */
+  batchPath?: string;
+  /** Also serve the conformance suite's test routes, and record requests in `log`. */
+  conformance?: boolean;
+}
+
+/** The reading-list API on Express, with `POST /batch`. */
+export function createApp(options: AppOptions = {}): { app: Express; log: string[] } {
+  const { store = new ArticleStore(), batchPath = '/batch', conformance = false } = options;
+  const log: string[] = [];
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag'); // articles carry their own ETag
+
+  // The batch route: every item runs in-process through this same app — the JSON parser,
+  // the bearer-token rule, the routes, the error handler. Mounted before express.json(),
+  // so the batch body is read by the adapter under its own limits (10 MiB by default).
+  app.all(batchPath, batch(app, options.batch));
+  if (conformance) app.use(requestLog(log));
+  app.use(express.json());
+
+  app.get('/', (_req, res) => {
+    res.json(serviceInfo('Express', options.batch?.maxRequests));
+  });
+  app.use('/articles', articlesRouter(store));
+  if (conformance) app.use(conformanceRoutes());
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return { app, log };
+}

@@ -1,0 +1,10 @@
+export type { Article, FieldProblem, Preconditions, WriteResult } from './ArticleStore.js';
+export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
+export {
+  ownerOf,
+  PROBLEM_TYPE,
+  problem,
+  serviceInfo,
+  startBanner,
+  UNAUTHORIZED,
+} from './service.js';

@@ -1,0 +1,85 @@
+import { DEFAULT_MAX_REQUESTS } from '@batch/core';
+
+/** `GET /`: what the service is and where its batch endpoint is. */
+export function serviceInfo(framework: string, maxRequests = DEFAULT_MAX_REQUESTS) {
+  return {
+    name: 'reading-list',
+    description: `A reading list API on ${framework}, with a /batch endpoint (@batch)`,
+    batch: { path: '/batch', maxRequests, formats: ['multipart', 'json'] },
+  };
+}
+
+/** The owner a request acts for: the bearer token of its `Authorization`, or `undefined`. */
+export function ownerOf(authorization: string | undefined | null): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
+}
+
+/** An `application/problem+json` body (RFC 9457). */
+export function problem(
+  status: number,
+  title: string,
+  detail: string,
+  errors?: { pointer: string; detail: string }[],
+) {
+  return {
+    type: 'about:blank',
+    title,
+    status,
+    detail,
+    ...(errors === undefined ? {} : { errors }),
+  };
+}
+
+export const PROBLEM_TYPE = 'application/problem+json';
+
+/** The 401 every protected route answers without a bearer token. */
+export const UNAUTHORIZED = problem(
+  401,
+  'Unauthorized',
+  'send Authorization: Bearer <token>; the token names the owner of the reading list',
+);
+
+/**
+ * The lines `pnpm start` prints: where the API is and two batches to paste — the Kinto
+ * documentation's JSON batch, and a multipart batch of a PATCH and a GET.
+ */
+export function startBanner(framework: string, url: string): string {
+  const json = JSON.stringify({
+    defaults: { method: 'POST', path: '/articles' },
+    requests: [
+      { body: { title: 'MoFo', url: 'http://mozilla.org' } },
+      { body: { title: 'MoCo', url: 'http://mozilla.com' } },
+      { method: 'PATCH', path: '/articles/1', body: { read_position: 3477 } },
+    ],
+  });
+  const multipart = [
+    '--batch_curl',
+    'Content-Type: application/http',
+    'Content-ID: <item1>',
+    '',
+    'PATCH /articles/1 HTTP/1.1',
+    'Content-Type: application/json',
+    '',
+    '{"read_position": 42}',
+    '--batch_curl',
+    'Content-Type: application/http',
+    'Content-ID: <item2>',
+    '',
+    'GET /articles/1 HTTP/1.1',
+    '',
+    '--batch_curl--',
+    '',
+  ].join('\\r\\n');
+  return [
+    `reading-list (${framework}) listening on ${url}`,
+    '',
+    'A JSON batch (the Kinto documentation example): two POSTs and a PATCH, one round trip:',
+    `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: application/json' -d '${json}'`,
+    '',
+    'A multipart/mixed batch (the Google APIs format): a PATCH and a GET of article 1:',
+    `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: multipart/mixed; boundary=batch_curl' --data-binary $'${multipart}'`,
+    '',
+    `Service info: curl -s ${url}/   (Ctrl+C stops the server)`,
+  ].join('\n');
+}
