@@ -77,7 +77,7 @@ export function startBanner(framework: string, url: string): string {
     'A JSON batch (the Kinto documentation example): two POSTs and a PATCH, one round trip:',
     `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: application/json' -d '${json}'`,
     '',
-    'A multipart/mixed batch (the Google APIs format): a PATCH and a GET of article 1:',
+    'A multipart/mixed batch (the Google APIs format): a PATCH and a GET of article 1 (send the JSON batch first):',
     `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: multipart/mixed; boundary=batch_curl' --data-binary $'${multipart}'`,
     '',
     `Service info: curl -s ${url}/   (Ctrl+C stops the server)`,

@@ -82,7 +82,7 @@ export async function* executeBatch(
     }
     const headers: HeaderList = [
       ...response.headers,
-      ['server-timing', `batch;dur=${durationMs.toFixed(3)}`],
+      ['Server-Timing', `batch;dur=${durationMs.toFixed(3)}`],
     ];
     const answered: SubResponse = {
       status: response.status,
