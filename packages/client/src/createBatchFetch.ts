@@ -1,0 +1,291 @@
+import {
+  type BatchFormat,
+  DEFAULT_MAX_REQUESTS,
+  type DecodedSubResponse,
+  decodeBatchResponse,
+  encodeBatchRequest,
+  type HeaderList,
+  type SubRequestInit,
+} from '@batch/core';
+import { BatchFetchError } from './BatchFetchError.js';
+
+type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+export interface BatchFetchOptions {
+  /** The batch route, e.g. `https://api.example.com/v1/batch` (relative in browsers). */
+  endpoint: string | URL;
+  /** The wire format of the batch requests. @default 'json' */
+  format?: BatchFormat;
+  /**
+   * Most calls in one batch; more are split into several batches. When left out it is
+   * read once from the service info document (`serviceInfo`), falling back to 100.
+   */
+  maxBatchSize?: number;
+  /**
+   * Where the server describes itself (`{ "batch": { "maxRequests": … } }`, as the
+   * example API's `GET /` does), read when `maxBatchSize` is not given; `false` not to.
+   * @default the endpoint's origin + '/'
+   */
+  serviceInfo?: string | URL | false;
+  /**
+   * How long calls are gathered before a batch goes out. `0` gathers the calls made in
+   * the same tick.
+   * @default 0
+   */
+  windowMs?: number;
+  /** The `fetch` that sends batches and bypassing calls. @default globalThis.fetch */
+  fetch?: FetchFunction;
+  /**
+   * Headers of the batch request itself (the server lets sub-requests inherit them,
+   * `Authorization` for one).
+   */
+  headers?: HeadersInit;
+}
+
+/** A batching `fetch`: same signature, plus the explicit `batch()` form. */
+export interface BatchFetch extends FetchFunction {
+  /** Sends these requests as batches now, answers in order. */
+  batch(requests: ReadonlyArray<Request | [RequestInfo | URL, RequestInit?]>): Promise<Response[]>;
+  /** Sends what is gathered now, without waiting for the window. */
+  flush(): void;
+}
+
+interface Call {
+  request: Request;
+  /** Filled in once the body is read. */
+  init: SubRequestInit | undefined;
+  ready: Promise<void>;
+  resolve: (response: Response) => void;
+  reject: (error: unknown) => void;
+  settled: boolean;
+}
+
+/** Status codes a `Response` must have no body for. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+function toResponse(part: DecodedSubResponse, url: string): Response {
+  const headers = new Headers();
+  for (const [name, value] of part.headers) {
+    try {
+      headers.append(name, value);
+    } catch {
+      // A header the platform refuses to expose (e.g. Set-Cookie in browsers).
+    }
+  }
+  const status = part.status >= 200 && part.status <= 599 ? part.status : 500;
+  const body =
+    NULL_BODY.has(status) || part.body.length === 0 ? null : (part.body as Uint8Array<ArrayBuffer>);
+  const response = new Response(body, { status, statusText: part.statusText, headers });
+  Object.defineProperty(response, 'url', { value: url });
+  return response;
+}
+
+/**
+ * A drop-in `fetch` that gathers the calls made in the same tick (or within `windowMs`)
+ * to the endpoint's origin and sends them as one `POST` to the batch endpoint (split at
+ * `maxBatchSize`); each call resolves with a real `Response`. Calls to other origins go
+ * straight to `fetch`. A call's `AbortSignal` takes it out of a pending batch, or stops
+ * its wait. If the batch request fails, every call in it rejects with a
+ * `BatchFetchError` carrying the cause.
+ */
+export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  const endpoint = new URL(options.endpoint, base);
+  const format = options.format ?? 'json';
+  const windowMs = options.windowMs ?? 0;
+  const send: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  let maxBatchSize: Promise<number> | undefined =
+    options.maxBatchSize === undefined ? undefined : Promise.resolve(options.maxBatchSize);
+  if (
+    options.maxBatchSize !== undefined &&
+    !(Number.isInteger(options.maxBatchSize) && options.maxBatchSize > 0)
+  ) {
+    throw new TypeError('maxBatchSize must be a positive integer');
+  }
+
+  const limit = (): Promise<number> => {
+    maxBatchSize ??= readMaxRequests(send, options.serviceInfo, endpoint);
+    return maxBatchSize;
+  };
+
+  let pending: Call[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const calls = pending;
+    pending = [];
+    if (calls.length > 0) void dispatch(calls);
+  };
+
+  const dispatch = async (calls: Call[]) => {
+    await Promise.all(calls.map((call) => call.ready));
+    const live = calls.filter((call) => !call.settled);
+    const size = await limit();
+    for (let i = 0; i < live.length; i += size) void sendBatch(live.slice(i, i + size));
+  };
+
+  const sendBatch = async (calls: Call[]) => {
+    const encoded = encodeBatchRequest(
+      format,
+      calls.map((call) => call.init!),
+    );
+    const headers = new Headers(options.headers);
+    headers.set('content-type', encoded.contentType);
+    let parts: DecodedSubResponse[];
+    try {
+      let response: Response;
+      try {
+        response = await send(endpoint, {
+          method: 'POST',
+          headers,
+          body: encoded.body as Uint8Array<ArrayBuffer>,
+        });
+      } catch (error) {
+        throw new BatchFetchError('network', `batch request to ${endpoint.href} failed`, {
+          cause: error,
+        });
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (!response.ok) {
+        const text = new TextDecoder().decode(bytes.subarray(0, 2048));
+        throw new BatchFetchError('status', `batch request answered ${response.status}: ${text}`, {
+          status: response.status,
+          cause: text,
+        });
+      }
+      try {
+        parts = await decodeBatchResponse({
+          contentType: response.headers.get('content-type'),
+          body: bytes,
+        });
+      } catch (error) {
+        throw new BatchFetchError('unparseable', 'the batch response is not a batch', {
+          cause: error,
+          status: response.status,
+        });
+      }
+      if (parts.length !== calls.length) {
+        throw new BatchFetchError(
+          'mismatch',
+          `the batch answered ${parts.length} of ${calls.length} requests`,
+          {
+            status: response.status,
+          },
+        );
+      }
+    } catch (error) {
+      for (const call of calls) call.reject(error);
+      return;
+    }
+    calls.forEach((call, index) => {
+      call.resolve(toResponse(parts[index]!, call.request.url));
+    });
+  };
+
+  const enqueue = (request: Request): Promise<Response> => {
+    let resolve!: (response: Response) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<Response>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const call: Call = {
+      request,
+      init: undefined,
+      ready: Promise.resolve(),
+      settled: false,
+      resolve: (response) => {
+        if (call.settled) return;
+        call.settled = true;
+        resolve(response);
+      },
+      reject: (error) => {
+        if (call.settled) return;
+        call.settled = true;
+        reject(error);
+      },
+    };
+    const { signal } = request;
+    if (signal.aborted) {
+      call.reject(abortError(signal));
+      return promise;
+    }
+    signal.addEventListener(
+      'abort',
+      () => {
+        pending = pending.filter((other) => other !== call);
+        call.reject(abortError(signal));
+      },
+      { once: true },
+    );
+    call.ready = toInit(request).then(
+      (init) => {
+        call.init = init;
+      },
+      (error: unknown) => call.reject(error),
+    );
+    pending.push(call);
+    if (timer === undefined) timer = setTimeout(flush, windowMs);
+    return promise;
+  };
+
+  const batchFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(
+      input instanceof URL || typeof input === 'string' ? new URL(input, base ?? endpoint) : input,
+      init,
+    );
+    const url = new URL(request.url);
+    if (url.origin !== endpoint.origin || url.pathname === endpoint.pathname)
+      return send(input, init);
+    return enqueue(request);
+  }) as BatchFetch;
+
+  batchFetch.flush = flush;
+  batchFetch.batch = (requests) => {
+    const promises = requests.map((entry) =>
+      Array.isArray(entry) ? batchFetch(entry[0], entry[1]) : batchFetch(entry),
+    );
+    flush();
+    return Promise.all(promises);
+  };
+  return batchFetch;
+}
+
+/** A request as the batch codec takes it: method, origin-form target, headers, body bytes. */
+async function toInit(request: Request): Promise<SubRequestInit> {
+  const url = new URL(request.url);
+  const headers: HeaderList = [];
+  request.headers.forEach((value, name) => {
+    headers.push([name, value]);
+  });
+  const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+  return { method: request.method, target: url.pathname + url.search, headers, body };
+}
+
+/** `batch.maxRequests` from the service info document, or 100 when it cannot be read. */
+async function readMaxRequests(
+  send: FetchFunction,
+  serviceInfo: string | URL | false | undefined,
+  endpoint: URL,
+): Promise<number> {
+  if (serviceInfo === false) return DEFAULT_MAX_REQUESTS;
+  try {
+    const response = await send(new URL(serviceInfo ?? '/', endpoint), {
+      headers: { accept: 'application/json' },
+    });
+    if (!response.ok) return DEFAULT_MAX_REQUESTS;
+    const info = (await response.json()) as { batch?: { maxRequests?: unknown } };
+    const value = info.batch?.maxRequests;
+    return typeof value === 'number' && Number.isInteger(value) && value > 0
+      ? value
+      : DEFAULT_MAX_REQUESTS;
+  } catch {
+    return DEFAULT_MAX_REQUESTS;
+  }
+}
