@@ -16,3 +16,19 @@ export function packageBuild(platform: 'neutral' | 'node'): Options {
     platform,
   };
 }
+
+/**
+ * The build of an example app: its runnable server as one ESM file, with the shared
+ * store (TypeScript source of a private workspace package) bundled in.
+ */
+export function appBuild(): Options {
+  return {
+    entry: ['src/server.ts'],
+    format: ['esm'],
+    platform: 'node',
+    target: 'es2022',
+    clean: true,
+    sourcemap: true,
+    noExternal: ['@batch/reading-list'],
+  };
+}

@@ -1,12 +1,4 @@
 import { defineConfig } from 'tsup';
+import { appBuild } from '../../tsup.package.js';
 
-// The runnable server; the shared store (TypeScript source) is bundled in.
-export default defineConfig({
-  entry: ['src/server.ts'],
-  format: ['esm'],
-  platform: 'node',
-  target: 'es2022',
-  clean: true,
-  sourcemap: true,
-  noExternal: ['@batch/reading-list'],
-});
+export default defineConfig(appBuild());
