@@ -1,5 +1,6 @@
 import {
   type BatchFormat,
+  baseOfBatchPath,
   DEFAULT_MAX_REQUESTS,
   type DecodedSubResponse,
   decodeBatchResponse,
@@ -95,6 +96,7 @@ function toResponse(part: DecodedSubResponse, url: string): Response {
 export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   const endpoint = new URL(options.endpoint, base);
+  const batchBase = baseOfBatchPath(endpoint.pathname);
   const format = options.format ?? 'json';
   const windowMs = options.windowMs ?? 0;
   const send: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -131,14 +133,14 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
   };
 
   const sendBatch = async (calls: Call[]) => {
-    const encoded = encodeBatchRequest(
-      format,
-      calls.map((call) => call.init!),
-    );
-    const headers = new Headers(options.headers);
-    headers.set('content-type', encoded.contentType);
     let parts: DecodedSubResponse[];
     try {
+      const encoded = encodeBatchRequest(
+        format,
+        calls.map((call) => call.init!),
+      );
+      const headers = new Headers(options.headers);
+      headers.set('content-type', encoded.contentType);
       let response: Response;
       try {
         response = await send(endpoint, {
@@ -236,15 +238,17 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
   };
 
   const batchFetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(
-      input instanceof URL || typeof input === 'string' ? new URL(input, base ?? endpoint) : input,
-      init,
-    );
-    const url = new URL(request.url);
-    if (url.origin !== endpoint.origin || url.pathname === endpoint.pathname)
-      return send(input, init);
-    return enqueue(request);
+    // The URL first: a Request whose body goes elsewhere must reach `fetch` unread.
+    const url = input instanceof Request ? new URL(input.url) : new URL(input, base ?? endpoint);
+    if (!isBatchable(url)) return send(input, init);
+    return enqueue(new Request(input instanceof Request ? input : url, init));
   }) as BatchFetch;
+
+  /** Same origin, not the batch route, and under its base (the server resolves targets against it). */
+  const isBatchable = (url: URL): boolean =>
+    url.origin === endpoint.origin &&
+    url.pathname !== endpoint.pathname &&
+    (batchBase === '/' || url.pathname === batchBase || url.pathname.startsWith(`${batchBase}/`));
 
   batchFetch.flush = flush;
   batchFetch.batch = (requests) => {
