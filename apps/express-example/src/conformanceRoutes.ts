@@ -1,4 +1,9 @@
-import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import defaultExpress, {
+  type NextFunction,
+  type Request,
+  type Response,
+  type Router,
+} from 'express';
 
 /**
  * The routes of the conformance suite's test app (packages/test-suite/src/testApp.ts): a
@@ -16,18 +21,35 @@ export function requestLog(log: string[]) {
 const ECHOED = ['authorization', 'cookie', 'accept-language', 'host', 'x-custom', 'content-type'];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function conformanceRoutes(): Router {
-  const router = Router();
+export interface ConformanceRoutesOptions {
+  /** The `express` module to build the router with. @default this app's Express 5 */
+  express?: typeof defaultExpress;
+  /**
+   * `express` is Express 4 (the adapter's tests): its wildcards are unnamed, and its body
+   * parsers set `req.body` to `{}` when they parse nothing. @default false
+   */
+  express4?: boolean;
+}
+
+/**
+ * The conformance routes, as one router (with its own `{ "error": message }` error handler).
+ * The single home of these routes: the adapter's own tests (packages/express) use it too.
+ */
+export function conformanceRoutes(options: ConformanceRoutesOptions = {}): Router {
+  const { express = defaultExpress, express4 = false } = options;
+  const router = express.Router();
   router.all(
-    ['/echo', '/echo/*splat'],
+    express4 ? ['/echo', '/echo/*'] : ['/echo', '/echo/*splat'],
     express.text({ type: 'text/*' }),
     express.raw({ type: 'application/octet-stream' }),
     (req, res) => {
+      // Express 4's parsers leave `{}` when they parse nothing, and mark what they parse.
+      const parsed = !express4 || (req as Request & { _body?: boolean })._body === true;
       const body: unknown = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : req.body;
       res.json({
         method: req.method,
         url: req.originalUrl,
-        body: body ?? null,
+        body: parsed ? (body ?? null) : null,
         headers: Object.fromEntries(ECHOED.map((name) => [name, req.get(name) ?? null])),
         ip: req.ip ?? null,
       });

@@ -23,6 +23,10 @@ export function requestLog(log: string[]): MiddlewareHandler {
   };
 }
 
+/**
+ * The conformance routes, with their own `{ "error": message }` error handler. Their single
+ * home: the adapter's own tests (packages/hono) mount them too.
+ */
 export function conformanceRoutes() {
   const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
   app.onError((error, c) => c.json({ error: error.message }, 500));

@@ -28,6 +28,10 @@ async function readText(req: IncomingMessage): Promise<string | null> {
   return chunks.length === 0 ? null : Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The conformance routes, with their own `{ "error": message }` error handler. Their single
+ * home: the adapter's own tests (packages/koa) mount them too.
+ */
 export function conformanceRoutes(): Router {
   const router = new Router();
 

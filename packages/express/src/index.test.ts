@@ -6,13 +6,19 @@ import { conformanceSuite, type RunningApp } from '@batch/test-suite';
 import express5 from 'express';
 import express4 from 'express4';
 import { describe, expect, it } from 'vitest';
+// The conformance routes live in the example app (tests only: packages never depend on apps).
+import {
+  conformanceRoutes,
+  requestLog,
+} from '../../../apps/express-example/src/conformanceRoutes.js';
 import { batch } from './index.js';
 
 type Express = typeof express5;
 
 /**
- * The conformance app, written the Express way. `parsersFirst`: `express.json()` runs
- * before the batch route, so the batch request's body arrives already parsed.
+ * The conformance app: the example app's conformance routes (shared), mounted on Express 4
+ * or 5. `parsersFirst`: `express.json()` runs before the batch route, so the batch request's
+ * body arrives already parsed.
  */
 async function startExpressApp(
   express: Express,
@@ -28,77 +34,14 @@ async function startExpressApp(
     express.raw({ type: 'application/octet-stream' }),
   ];
   if (parsersFirst) app.use(parsers);
-  app.use((req, _res, next) => {
-    if (req.path !== batchPath) log.push(`${req.method} ${req.originalUrl}`);
-    next();
-  });
   app.all(batchPath, batch(app, options));
+  app.use(requestLog(log));
   if (!parsersFirst) app.use(parsers);
-  // Express 5 names its wildcards; Express 4 does not.
-  const echoPaths = express === express5 ? ['/echo', '/echo/*splat'] : ['/echo', '/echo/*'];
-  app.all(echoPaths, (req, res) => {
-    const pick = (name: string) => req.get(name) ?? null;
-    const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : (req.body ?? null);
-    res.json({
-      method: req.method,
-      url: req.originalUrl,
-      body:
-        typeof body === 'object' && body !== null && Object.keys(body).length === 0 ? null : body,
-      headers: Object.fromEntries(
-        ['authorization', 'cookie', 'accept-language', 'host', 'x-custom', 'content-type'].map(
-          (name) => [name, pick(name)],
-        ),
-      ),
-      ip: req.ip ?? null,
-    });
-  });
-  app.get('/cookies', (_req, res) => {
-    res.cookie('a', '1');
-    res.cookie('b', '2');
-    res.type('text/plain').send('ok');
-  });
-  app.get('/binary', (_req, res) => {
-    res
-      .type('application/octet-stream')
-      .send(Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
-  });
-  app.get('/text', (_req, res) => {
-    res.type('text/plain; charset=utf-8').send('héllo wörld');
-  });
-  app.get('/empty', (_req, res) => {
-    res.status(204).end();
-  });
-  app.get('/not-modified', (_req, res) => {
-    res.status(304).end();
-  });
-  app.get('/redirect', (_req, res) => {
-    res.redirect(302, '/echo');
-  });
-  app.get('/slow/:ms', (req, res) => {
-    const ms = Number(req.params.ms);
-    setTimeout(() => res.json({ slept: ms }), ms);
-  });
-  app.get('/big/:kb', (req, res) => {
-    res.type('application/octet-stream').send(Buffer.alloc(Number(req.params.kb) * 1024, 'x'));
-  });
-  app.get('/fail', () => {
-    throw new Error('boom');
-  });
-  app.get('/private', (req, res) => {
-    if (!req.get('authorization')) res.status(401).json({ error: 'unauthorized' });
-    else res.json({ ok: true });
-  });
-  app.get('/stream', async (_req, res) => {
-    res.type('text/plain');
-    for (const chunk of ['a', 'b', 'c']) {
-      res.write(chunk);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    res.end();
-  });
+  app.use(conformanceRoutes({ express, express4: express !== express5 }));
   app.use((_req: express5.Request, res: express5.Response) => {
     res.status(404).json({ error: 'not found' });
   });
+  // For what fails outside the routes (the body parsers); the routes have their own.
   app.use(
     (
       error: Error,

@@ -11,78 +11,21 @@ import {
 import { conformanceSuite, type RunningApp } from '@batch/test-suite';
 import { serve } from '@hono/node-server';
 import { type ExecutionContext, Hono } from 'hono';
-import { setCookie } from 'hono/cookie';
-import { stream } from 'hono/streaming';
 import { describe, expect, it } from 'vitest';
+// The conformance routes live in the example app (tests only: packages never depend on apps).
+import { conformanceRoutes, requestLog } from '../../../apps/hono-example/src/conformanceRoutes.js';
 import { batch } from './index.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const ECHOED = ['authorization', 'cookie', 'accept-language', 'host', 'x-custom', 'content-type'];
-
-/** The conformance app (see @batch/test-suite `testApp.ts`), written the Hono way. */
+/**
+ * The conformance app (see @batch/test-suite `testApp.ts`): the example app's conformance
+ * routes (shared), behind the batch route.
+ */
 function createTestApp(batchPath: string, options: BatchOptions, log: string[]) {
   const app = new Hono<{ Bindings: { incoming?: IncomingMessage } }>();
-  app.use(async (c, next) => {
-    if (c.req.path !== batchPath)
-      log.push(`${c.req.method} ${c.req.url.slice(c.req.url.indexOf('/', 8))}`);
-    await next();
-  });
   app.onError((error, c) => c.json({ error: error.message }, 500));
-  app.all('/echo/*', async (c) => {
-    const text = await c.req.text();
-    const isJson = c.req.header('content-type')?.startsWith('application/json') === true;
-    return c.json({
-      method: c.req.method,
-      url: c.req.url.slice(c.req.url.indexOf('/', 8)),
-      body: text === '' ? null : isJson ? JSON.parse(text) : text,
-      headers: Object.fromEntries(ECHOED.map((name) => [name, c.req.header(name) ?? null])),
-      ip: c.env?.incoming?.socket.remoteAddress ?? null,
-    });
-  });
-  app.get('/cookies', (c) => {
-    setCookie(c, 'a', '1', { path: '/' });
-    setCookie(c, 'b', '2', { path: '/' });
-    return c.text('ok');
-  });
-  app.get('/binary', (c) =>
-    c.body(
-      Uint8Array.from({ length: 256 }, (_, i) => i),
-      200,
-      {
-        'content-type': 'application/octet-stream',
-      },
-    ),
-  );
-  app.get('/text', (c) => c.text('héllo wörld'));
-  app.get('/empty', (c) => c.body(null, 204));
-  app.get('/not-modified', (c) => c.body(null, 304));
-  app.get('/redirect', (c) => c.redirect('/echo', 302));
-  app.get('/slow/:ms', async (c) => {
-    const ms = Number(c.req.param('ms'));
-    await sleep(ms);
-    return c.json({ slept: ms });
-  });
-  app.get('/big/:kb', (c) =>
-    c.body(new Uint8Array(Number(c.req.param('kb')) * 1024).fill(0x78), 200, {
-      'content-type': 'application/octet-stream',
-    }),
-  );
-  app.get('/fail', () => {
-    throw new Error('boom');
-  });
-  app.get('/private', (c) =>
-    c.req.header('authorization') ? c.json({ ok: true }) : c.json({ error: 'unauthorized' }, 401),
-  );
-  app.get('/stream', (c) => {
-    c.header('content-type', 'text/plain');
-    return stream(c, async (out) => {
-      for (const chunk of ['a', 'b', 'c']) {
-        await out.write(chunk);
-        await out.sleep(5);
-      }
-    });
-  });
   app.all(batchPath, batch(app, options));
+  app.use(requestLog(log));
+  app.route('/', conformanceRoutes());
   return app;
 }
 

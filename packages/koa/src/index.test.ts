@@ -1,7 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchOptions, decodeBatchResponse, encodeBatchRequest } from '@batch/core';
 import { conformanceSuite, type RunningApp } from '@batch/test-suite';
 import { bodyParser } from '@koa/bodyparser';
@@ -9,6 +7,8 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import { afterAll, describe, expect, it } from 'vitest';
+// The conformance routes live in the example app (tests only: packages never depend on apps).
+import { conformanceRoutes, requestLog } from '../../../apps/koa-example/src/conformanceRoutes.js';
 import { batch } from './index.js';
 
 type KoaClass = typeof Koa;
@@ -21,8 +21,6 @@ interface Mount {
   /** Whether @koa/bodyparser runs before the batch middleware (it then hands over `rawBody`). */
   bodyParserFirst: boolean;
 }
-
-const ECHOED = ['authorization', 'cookie', 'accept-language', 'host', 'x-custom', 'content-type'];
 
 /** The body @koa/bodyparser left unread (octet-stream and the like), as text; `null` if none. */
 async function readText(req: IncomingMessage): Promise<string | null> {
@@ -47,11 +45,13 @@ async function listen(app: Koa, log: string[]): Promise<RunningApp> {
   };
 }
 
-/** The conformance app (see @batch/test-suite's `testApp.ts`), written the Koa way. */
+/**
+ * The conformance app (see @batch/test-suite's `testApp.ts`): the example app's conformance
+ * routes (shared), with the batch route and the body parser mounted as `mount` says.
+ */
 async function startKoaApp(mount: Mount, batchPath: string, options: BatchOptions) {
   const app = new mount.Koa();
   const log: string[] = [];
-  const router = new Router();
 
   app.use(async (ctx, next) => {
     try {
@@ -65,75 +65,13 @@ async function startKoaApp(mount: Mount, batchPath: string, options: BatchOption
   if (mount.bodyParserFirst) app.use(parseBodies);
   if (mount.via === 'use') app.use(batch(app, { ...options, path: batchPath }));
   if (!mount.bodyParserFirst) app.use(parseBodies);
-  app.use(async (ctx, next) => {
-    if (ctx.path !== batchPath) log.push(`${ctx.method} ${ctx.url}`);
-    await next();
-  });
-  if (mount.via === 'router') router.all(batchPath, batch(app, options));
-
-  router.all('/echo{/*rest}', async (ctx) => {
-    const parsed = ctx.request.rawBody !== undefined;
-    ctx.body = {
-      method: ctx.method,
-      url: ctx.url,
-      body: parsed ? ctx.request.body : await readText(ctx.req),
-      headers: Object.fromEntries(ECHOED.map((name) => [name, ctx.get(name) || null])),
-      ip: ctx.ip || null,
-    };
-  });
-  router.get('/cookies', (ctx) => {
-    ctx.cookies.set('a', '1', { path: '/', httpOnly: false });
-    ctx.cookies.set('b', '2', { path: '/', httpOnly: false });
-    ctx.type = 'text/plain';
-    ctx.body = 'ok';
-  });
-  router.get('/binary', (ctx) => {
-    ctx.type = 'application/octet-stream';
-    ctx.body = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-  });
-  router.get('/text', (ctx) => {
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = 'héllo wörld';
-  });
-  router.get('/empty', (ctx) => {
-    ctx.status = 204;
-  });
-  router.get('/not-modified', (ctx) => {
-    ctx.status = 304;
-  });
-  router.get('/redirect', (ctx) => {
-    ctx.redirect('/echo');
-  });
-  router.get('/slow/:ms', async (ctx) => {
-    const ms = Number(ctx.params.ms);
-    await sleep(ms);
-    ctx.body = { slept: ms };
-  });
-  router.get('/big/:kb', (ctx) => {
-    ctx.type = 'application/octet-stream';
-    ctx.body = Buffer.alloc(Number(ctx.params.kb) * 1024, 'x');
-  });
-  router.get('/fail', () => {
-    throw new Error('boom');
-  });
-  router.get('/private', (ctx) => {
-    if (!ctx.get('authorization')) {
-      ctx.status = 401;
-      ctx.body = { error: 'unauthorized' };
-    } else ctx.body = { ok: true };
-  });
-  router.get('/stream', (ctx) => {
-    ctx.type = 'text/plain';
-    ctx.body = Readable.from(
-      (async function* () {
-        for (const chunk of ['a', 'b', 'c']) {
-          yield chunk;
-          await sleep(5);
-        }
-      })(),
-    );
-  });
-  app.use(router.routes());
+  if (mount.via === 'router') {
+    const router = new Router();
+    router.all(batchPath, batch(app, options));
+    app.use(router.routes());
+  }
+  app.use(requestLog(log));
+  app.use(conformanceRoutes().routes());
   return listen(app, log);
 }
 
