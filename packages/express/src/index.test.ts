@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type BatchOptions, decodeBatchResponse, encodeBatchRequest } from '@batch/core';
-import { conformanceSuite, type RunningApp } from '@batch/test-suite';
+import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
 import express5 from 'express';
 import express4 from 'express4';
 import { describe, expect, it } from 'vitest';
@@ -52,18 +51,7 @@ async function startExpressApp(
       res.status(500).json({ error: error.message });
     },
   );
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listen(app.listen(0, '127.0.0.1'))), log };
 }
 
 for (const [version, express] of [
@@ -88,15 +76,13 @@ for (const [version, express] of [
       app.get('/file', (_req, res) => {
         res.sendFile(file);
       });
-      const server = app.listen(0, '127.0.0.1');
-      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-      const { port } = server.address() as AddressInfo;
+      const server = await listen(app.listen(0, '127.0.0.1'));
       try {
         const encoded = encodeBatchRequest('multipart', [
           { target: '/file' },
           { method: 'HEAD', target: '/file' },
         ]);
-        const response = await fetch(`http://127.0.0.1:${port}/batch`, {
+        const response = await fetch(`${server.url}/batch`, {
           method: 'POST',
           headers: { 'content-type': encoded.contentType },
           body: encoded.body as Uint8Array<ArrayBuffer>,
@@ -113,8 +99,7 @@ for (const [version, express] of [
         expect(parts[1]?.status).toBe(200);
         expect(parts[1]?.body.length).toBe(0);
       } finally {
-        server.closeAllConnections();
-        server.close();
+        await server.close();
       }
     });
 
@@ -129,11 +114,9 @@ for (const [version, express] of [
           remote: req.socket.remoteAddress,
         });
       });
-      const server = app.listen(0, '127.0.0.1');
-      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-      const { port } = server.address() as AddressInfo;
+      const server = await listen(app.listen(0, '127.0.0.1'));
       try {
-        const response = await fetch(`http://127.0.0.1:${port}/batch`, {
+        const response = await fetch(`${server.url}/batch`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ requests: [{ path: '/who' }] }),
@@ -148,8 +131,7 @@ for (const [version, express] of [
           remote: '127.0.0.1',
         });
       } finally {
-        server.closeAllConnections();
-        server.close();
+        await server.close();
       }
     });
   });

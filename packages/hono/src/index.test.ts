@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   type BatchFormat,
   type BatchOptions,
@@ -8,7 +7,7 @@ import {
   encodeBatchRequest,
   type SubRequestInit,
 } from '@batch/core';
-import { conformanceSuite, type RunningApp } from '@batch/test-suite';
+import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
 import { serve } from '@hono/node-server';
 import { type ExecutionContext, Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -32,21 +31,8 @@ function createTestApp(batchPath: string, options: BatchOptions, log: string[]) 
 async function startHonoApp(batchPath: string, options: BatchOptions): Promise<RunningApp> {
   const log: string[] = [];
   const app = createTestApp(batchPath, options, log);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(started),
-    );
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if ('closeAllConnections' in server) server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  return { ...(await listen(server)), log };
 }
 
 conformanceSuite('@batch/hono (@hono/node-server)', {

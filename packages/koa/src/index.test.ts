@@ -1,7 +1,6 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { type BatchOptions, decodeBatchResponse, encodeBatchRequest } from '@batch/core';
-import { conformanceSuite, type RunningApp } from '@batch/test-suite';
+import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import Koa from 'koa';
@@ -30,19 +29,8 @@ async function readText(req: IncomingMessage): Promise<string | null> {
   return chunks.length === 0 ? null : Buffer.concat(chunks).toString('utf8');
 }
 
-async function listen(app: Koa, log: string[]): Promise<RunningApp> {
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+async function serve(app: Koa, log: string[]): Promise<RunningApp> {
+  return { ...(await listen(app.listen(0, '127.0.0.1'))), log };
 }
 
 /**
@@ -72,7 +60,7 @@ async function startKoaApp(mount: Mount, batchPath: string, options: BatchOption
   }
   app.use(requestLog(log));
   app.use(conformanceRoutes().routes());
-  return listen(app, log);
+  return serve(app, log);
 }
 
 conformanceSuite('@batch/koa (Koa 3, app.use)', {
@@ -96,7 +84,7 @@ describe('@batch/koa: the adapter', () => {
     await Promise.all(running.map((app) => app.close()));
   });
   const start = async (app: Koa) => {
-    const started = await listen(app, []);
+    const started = await serve(app, []);
     running.push(started);
     return started;
   };

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BatchOptions } from '@batch/core';
-import { conformanceSuite, type RunningApp } from '@batch/test-suite';
+import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
 import { createNodeBatchHandler } from './index.js';
 
 /** The conformance app on plain node:http: a hand-written router. */
@@ -95,17 +94,7 @@ async function startPlainNodeApp(batchPath: string, options: BatchOptions): Prom
     if (req.url?.split('?')[0] === batchPath) void batch(req, res);
     else app(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listen(server.listen(0, '127.0.0.1'))), log };
 }
 
 conformanceSuite('@batch/node (plain node:http)', {

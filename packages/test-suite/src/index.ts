@@ -1,4 +1,7 @@
 export { conformanceSuite } from './conformanceSuite.js';
+export type { Listening } from './listen.js';
+export { listen } from './listen.js';
 export type { ReadingListApp, ReadingListTarget } from './readingListScenarios.js';
 export { readingListScenarios } from './readingListScenarios.js';
+export { startupTest } from './startupTest.js';
 export type { ConformanceTarget, RunningApp } from './testApp.js';

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The startup test of an example app: `pnpm start` in `appDir` with `PORT=0` prints the
+ * banner with its URL and two curl batches, and the app answers `GET /` with its service info.
+ */
+export function startupTest(framework: string, appDir: string): void {
+  describe('pnpm start', () => {
+    it('prints its URL and two curl batches, and answers GET /', async () => {
+      // Its own process group: pnpm does not pass SIGTERM on to `node dist/server.js`, so the
+      // whole group is signalled (as Ctrl+C in a terminal does).
+      const child = spawn('pnpm', ['start'], {
+        cwd: appDir,
+        env: { ...process.env, PORT: '0' },
+        shell: false,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise((resolve) => child.once('close', resolve));
+      const banner = new RegExp(`\\(${framework}\\) listening on (http://localhost:\\d+)`);
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let output = '';
+          const timer = setTimeout(
+            () => reject(new Error(`no banner in 20 s:\n${output}`)),
+            20_000,
+          );
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            output += chunk;
+            const match = banner.exec(output);
+            if (match && output.includes('Ctrl+C')) {
+              clearTimeout(timer);
+              resolve(match[1]!);
+              expect(output.split(`curl -s ${match[1]}/batch `)).toHaveLength(3);
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+        });
+        const response = await fetch(`${url}/`);
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as { batch: { path: string } }).batch.path).toBe('/batch');
+      } finally {
+        process.kill(-child.pid!, 'SIGTERM');
+        await exited;
+      }
+    }, 30_000);
+  });
+}
