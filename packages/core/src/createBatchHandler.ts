@@ -10,6 +10,7 @@ import type { BatchItemInfo, BatchOptions } from './options.js';
 import type { BodyInput } from './readBody.js';
 import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
 import type { BatchFormat, DecodedBatch, HeaderList, SubRequest, SubResponse } from './types.js';
+import { type DiscardLimits, planUnreadBody, trackBody, type UnreadBody } from './unreadBody.js';
 
 /** What a dispatcher learns besides the sub-request itself. */
 export interface DispatchContext {
@@ -63,6 +64,13 @@ export interface BatchOutput {
   status: number;
   headers: HeaderList;
   body: AsyncIterable<Uint8Array>;
+  /**
+   * Set when the batch was refused before its request body was read to the end: what the
+   * server must do with the rest so that the connection survives (SPEC §4). With
+   * `action: 'close'` the headers already carry `Connection: close`. `fetch()` does it
+   * itself; `@batch/node` does it for Node servers.
+   */
+  unreadBody?: UnreadBody;
 }
 
 /** What `BatchHandler.fetch` takes besides the request. */
@@ -96,6 +104,21 @@ function positive(name: string, value: number | undefined): number | undefined {
   return value;
 }
 
+const DEFAULT_MAX_DISCARD_BYTES = 1024 * 1024;
+const DEFAULT_DISCARD_TIMEOUT_MS = 5000;
+
+function discardLimits(options: BatchOptions): DiscardLimits {
+  const maxDiscardBytes = options.maxDiscardBytes ?? DEFAULT_MAX_DISCARD_BYTES;
+  if (!Number.isInteger(maxDiscardBytes) || maxDiscardBytes < 0) {
+    throw new TypeError('maxDiscardBytes must be a non-negative integer');
+  }
+  return {
+    maxDiscardBytes,
+    discardTimeoutMs:
+      positive('discardTimeoutMs', options.discardTimeoutMs) ?? DEFAULT_DISCARD_TIMEOUT_MS,
+  };
+}
+
 /**
  * Creates a batch endpoint from a dispatcher (SPEC §4, §5): validates the whole batch
  * before anything runs, resolves targets, applies header inheritance, runs the items in
@@ -120,9 +143,12 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
   };
   // Resolved now, so that a bad limit fails at creation, not at the first request.
   const limits = resolveLimits(options);
+  const discard = discardLimits(options);
   const formats = options.formats;
 
-  const handle = async (input: BatchInput): Promise<BatchOutput> => {
+  /** `hasBody`: the request has a body whatever its headers say (see `planUnreadBody`). */
+  const handle = async (input: BatchInput, hasBody = false): Promise<BatchOutput> => {
+    const body = trackBody(input.body);
     try {
       if (input.method.toUpperCase() !== 'POST') {
         throw new BatchError(
@@ -133,7 +159,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       const batchPath = options.batchPath ?? pathOfTarget(input.path);
       const host = getHeader(input.headers, 'host');
       const decoded = await decodeBatchRequest(
-        { contentType: getHeader(input.headers, 'content-type'), body: input.body, host, formats },
+        { contentType: getHeader(input.headers, 'content-type'), body: body.body, host, formats },
         limits,
       );
       const items = planBatch(
@@ -166,12 +192,18 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       );
       return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
     } catch (error) {
-      return errorOutput(error);
+      const output = errorOutput(error);
+      const unreadBody = planUnreadBody(input.headers, body, discard, hasBody);
+      if (unreadBody !== undefined) {
+        output.unreadBody = unreadBody;
+        if (unreadBody.action === 'close') output.headers.push(['connection', 'close']);
+      }
+      return output;
     }
   };
 
   return {
-    handle,
+    handle: (input) => handle(input),
     async fetch(request: Request, init: BatchFetchInit = {}): Promise<Response> {
       const url = new URL(request.url);
       const headers: HeaderList = [];
@@ -184,14 +216,20 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       const abort = () => controller.abort();
       if (request.signal.aborted) abort();
       request.signal.addEventListener('abort', abort, { once: true });
-      const output = await handle({
-        method: request.method,
-        path: url.pathname + url.search,
-        headers,
-        body: init.body ?? (request.body === null ? EMPTY_BYTES : streamChunks(request.body)),
-        signal: controller.signal,
-        native: init.native,
-      });
+      const output = await handle(
+        {
+          method: request.method,
+          path: url.pathname + url.search,
+          headers,
+          body: init.body ?? (request.body === null ? EMPTY_BYTES : streamChunks(request.body)),
+          signal: controller.signal,
+          native: init.native,
+        },
+        request.body !== null,
+      );
+      if (output.unreadBody !== undefined && init.body === undefined && request.body !== null) {
+        discardRest(request.body, output.unreadBody);
+      }
       const body = toReadableStream(output.body, () => {
         request.signal.removeEventListener('abort', abort);
         abort();
@@ -300,6 +338,33 @@ async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator
   } finally {
     reader.releaseLock();
   }
+}
+
+/**
+ * Reads and drops the rest of a refused request body in the background, within the plan's
+ * bounds; past them the body is cancelled (the runtime then closes the connection).
+ */
+function discardRest(stream: ReadableStream<Uint8Array>, plan: UnreadBody): void {
+  if (stream.locked) return;
+  const reader = stream.getReader();
+  const stop = () => {
+    reader.cancel().catch(() => {});
+  };
+  const timer = setTimeout(stop, plan.timeoutMs);
+  // Node: the timer must not keep a process alive (number elsewhere).
+  (timer as unknown as { unref?: () => void }).unref?.();
+  let dropped = 0;
+  const drain = async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      dropped += value.byteLength;
+      if (dropped > plan.maxBytes) return stop();
+    }
+  };
+  drain()
+    .catch(() => {})
+    .finally(() => clearTimeout(timer));
 }
 
 /** A pull-based `ReadableStream` over an async iterable: the iterable runs only as fast as it is read. */

@@ -58,3 +58,4 @@ export type {
   SubResponse,
   SubResponseBody,
 } from './types.js';
+export type { UnreadBody } from './unreadBody.js';

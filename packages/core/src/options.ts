@@ -71,4 +71,20 @@ export interface BatchOptions extends BatchLimits {
    * @default the batch route's path up to its last segment (`/v1` for `/v1/batch`)
    */
   basePath?: string;
+  /**
+   * A batch refused before its body was read to the end (`413`, `431`, `400`, `415`, …)
+   * must not break the client's next request on the same keep-alive connection (SPEC §4).
+   * When the unread rest has a known length (`Content-Length`) of at most this many bytes,
+   * it is read and dropped and the connection is kept; a larger rest, or one of unknown
+   * length (chunked), is answered with `Connection: close`. It also bounds what is read
+   * and dropped while such a connection closes.
+   * @default 1048576 (1 MiB)
+   */
+  maxDiscardBytes?: number;
+  /**
+   * Most milliseconds spent reading and dropping the rest of a refused body; past it the
+   * connection is closed, so that a client that keeps sending cannot hold it.
+   * @default 5000
+   */
+  discardTimeoutMs?: number;
 }

@@ -6,6 +6,7 @@ import {
   type HeaderList,
 } from '@batch/core';
 import { connectionOf } from './BatchSocket.js';
+import { discardUnreadBody } from './discardUnreadBody.js';
 import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
 import { readNodeBody } from './readNodeBody.js';
 import { sendBatchOutput } from './sendBatchOutput.js';
@@ -67,6 +68,8 @@ export function createNodeBatchHandler(
       signal: controller.signal,
       native: req,
     });
+    // A refusal before the body's end: drop the rest first, so the answer cannot wait on it.
+    if (output.unreadBody !== undefined) discardUnreadBody(req, output.unreadBody);
     try {
       await sendBatchOutput(output, res);
     } finally {

@@ -8,6 +8,7 @@ import {
   type SubRequestInit,
 } from '@batch/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connectionSurvivalSuite } from './connectionSurvival.js';
 import type { ConformanceTarget, RunningApp } from './testApp.js';
 
 const decoder = new TextDecoder();
@@ -463,5 +464,7 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
       expect(received.bytes).toBeGreaterThan(count * 256 * 1024);
       expect(app.log.length - before).toBe(count);
     });
+
+    connectionSurvivalSuite((batch) => start(batch));
   });
 }
