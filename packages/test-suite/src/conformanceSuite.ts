@@ -9,6 +9,7 @@ import {
 } from '@batch/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionSurvivalSuite } from './connectionSurvival.js';
+import { robustnessSuite } from './robustness.js';
 import type { ConformanceTarget, RunningApp } from './testApp.js';
 
 const decoder = new TextDecoder();
@@ -466,5 +467,6 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
     });
 
     connectionSurvivalSuite((batch) => start(batch));
+    robustnessSuite((batch) => start(batch));
   });
 }
