@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
-import { conformanceSuite, listen, readingListScenarios, startupTest } from '@batch/test-suite';
+import {
+  conformanceSuite,
+  listen,
+  readingListScenarios,
+  shutdownTest,
+  startupTest,
+} from '@batch/test-suite';
 import type { Express } from 'express';
 import { createApp } from './app.js';
 
@@ -20,4 +26,6 @@ readingListScenarios('Express example app', {
   },
 });
 
-startupTest('Express', fileURLToPath(new URL('..', import.meta.url)));
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+startupTest('Express', appDir);
+shutdownTest('Express', appDir, 'start');

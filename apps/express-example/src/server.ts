@@ -1,17 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import { startBanner } from '@batch/reading-list';
+import { ArticleStore, startBanner } from '@batch/reading-list';
+import { closeStore, shutdownTimeoutMs, stopOnSignals } from '../../reading-list/src/shutdown.js';
 import { createApp } from './app.js';
 
-const { app } = createApp();
+const timeoutMs = shutdownTimeoutMs();
+const store = new ArticleStore();
+const { app } = createApp({ store });
 const server = app.listen(Number(process.env.PORT ?? 3000), (error) => {
   if (error) throw error;
   const { port } = server.address() as AddressInfo;
   console.log(startBanner('Express', `http://localhost:${port}`));
 });
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+// SIGTERM or Ctrl+C: stop accepting, let running batches finish (up to SHUTDOWN_TIMEOUT_MS,
+// default 10 s, then abort them), close the store, exit 0.
+stopOnSignals(server, { timeoutMs, close: () => closeStore(store) });

@@ -1,7 +1,13 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
-import { conformanceSuite, listen, readingListScenarios, startupTest } from '@batch/test-suite';
+import {
+  conformanceSuite,
+  listen,
+  readingListScenarios,
+  shutdownTest,
+  startupTest,
+} from '@batch/test-suite';
 import { serve as serveNode } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
@@ -23,4 +29,6 @@ readingListScenarios('Hono example app', {
   },
 });
 
-startupTest('Hono', fileURLToPath(new URL('..', import.meta.url)));
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+startupTest('Hono', appDir);
+shutdownTest('Hono', appDir, 'start:hono');

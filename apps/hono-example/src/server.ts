@@ -1,15 +1,17 @@
-import { startBanner } from '@batch/reading-list';
+import type { Server } from 'node:http';
+import { ArticleStore, startBanner } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
+import { closeStore, shutdownTimeoutMs, stopOnSignals } from '../../reading-list/src/shutdown.js';
 import { createApp } from './app.js';
 
-const { app } = createApp();
+const timeoutMs = shutdownTimeoutMs();
+const store = new ArticleStore();
+const { app } = createApp({ store });
+// A node:http server (serve() types it as any of the node servers it can create).
 const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000) }, ({ port }) => {
   console.log(startBanner('Hono', `http://localhost:${port}`));
-});
+}) as Server;
 
-// Ctrl+C (or a supervisor's SIGTERM): stop accepting, let requests in flight finish, exit 0.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-  });
-}
+// SIGTERM or Ctrl+C: stop accepting, let running batches finish (up to SHUTDOWN_TIMEOUT_MS,
+// default 10 s, then abort them), close the store, exit 0.
+stopOnSignals(server, { timeoutMs, close: () => closeStore(store) });

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { ArticleStore, serviceInfo } from '@batch/reading-list';
-import { conformanceSuite, listen, readingListScenarios, startupTest } from '@batch/test-suite';
+import {
+  conformanceSuite,
+  listen,
+  readingListScenarios,
+  shutdownTest,
+  startupTest,
+} from '@batch/test-suite';
 import type Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -21,7 +27,9 @@ readingListScenarios('Koa example app', {
   },
 });
 
-startupTest('Koa', fileURLToPath(new URL('..', import.meta.url)));
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+startupTest('Koa', appDir);
+shutdownTest('Koa', appDir, 'start:koa');
 
 describe('the reading list on Koa', () => {
   it('answers GET / with the service info, naming Koa', async () => {

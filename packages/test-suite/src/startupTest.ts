@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 export function startupTest(framework: string, appDir: string): void {
   describe('pnpm start', () => {
     it('prints its URL and two curl batches, and answers GET /', async () => {
-      // Its own process group: pnpm does not pass SIGTERM on to `node dist/server.js`, so the
-      // whole group is signalled (as Ctrl+C in a terminal does).
+      // Its own process group, signalled as a whole (as Ctrl+C in a terminal does): the app's
+      // `pnpm start` runs `node dist/server.js` under `sh -c`, and pnpm passes SIGTERM to
+      // that shell only, which does not pass it on (shutdownTest: the root scripts exec it).
       const child = spawn('pnpm', ['start'], {
         cwd: appDir,
         env: { ...process.env, PORT: '0' },
