@@ -92,6 +92,7 @@ export interface BatchHandler {
 
 interface ResolvedOptions {
   concurrency: number;
+  parallel: 'reads' | 'all';
   stopOnError: boolean;
   timeoutMs: number | undefined;
   deadlineMs: number | undefined;
@@ -103,6 +104,9 @@ function positive(name: string, value: number | undefined): number | undefined {
   if (value !== undefined && !(value > 0)) throw new TypeError(`${name} must be a positive number`);
   return value;
 }
+
+/** Items running at once by default: see `BatchOptions.concurrency`. */
+export const DEFAULT_CONCURRENCY = 16;
 
 const DEFAULT_MAX_DISCARD_BYTES = 1024 * 1024;
 const DEFAULT_DISCARD_TIMEOUT_MS = 5000;
@@ -129,12 +133,17 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
   const { dispatch } = options;
   if (typeof dispatch !== 'function')
     throw new TypeError('createBatchHandler needs a dispatch function');
-  const concurrency = options.concurrency ?? 1;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new TypeError('concurrency must be a positive integer');
   }
+  const parallel = options.parallel ?? 'reads';
+  if (parallel !== 'reads' && parallel !== 'all') {
+    throw new TypeError("parallel must be 'reads' or 'all'");
+  }
   const resolved: ResolvedOptions = {
     concurrency,
+    parallel,
     stopOnError: (options.onError ?? 'continue') === 'stop',
     timeoutMs: positive('timeoutMs', options.timeoutMs),
     deadlineMs: positive('deadlineMs', options.deadlineMs),
@@ -183,6 +192,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         executeBatch(items, {
           run: (request, index, signal) => dispatch(request, { signal, index, batch }),
           concurrency: resolved.concurrency,
+          parallel: resolved.parallel,
           stopOnError: resolved.stopOnError,
           timeoutMs: resolved.timeoutMs,
           deadlineMs: resolved.deadlineMs,

@@ -14,13 +14,25 @@ export interface PlannedItem {
 /** What the executor needs besides the items. */
 export interface ExecuteOptions {
   run: (request: SubRequest, index: number, signal: AbortSignal) => Promise<SubResponse>;
+  /** Most items running at once. */
   concurrency: number;
+  /**
+   * `'reads'`: consecutive safe-method items run together, any other item is a barrier.
+   * `'all'`: any items run together, ordered only by `dependsOn`.
+   */
+  parallel: 'reads' | 'all';
   stopOnError: boolean;
   timeoutMs: number | undefined;
   deadlineMs: number | undefined;
   /** The client's signal: when it aborts, nothing new starts and running items are aborted. */
   signal: AbortSignal | undefined;
   onItem: ((info: BatchItemInfo) => void) | undefined;
+  /**
+   * `'request'`: answers are yielded in request order. `'completion'`: each as soon as it
+   * is done (JSON Lines), with its `index`.
+   * @default 'request'
+   */
+  order?: 'request' | 'completion';
 }
 
 class DeadlineExceeded extends Error {}
@@ -28,18 +40,36 @@ class ItemTimedOut extends Error {}
 
 const now = () => performance.now();
 
+/** Methods that do not change the server's state (RFC 9110 §9.2.1): they may run together. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Runs planned items through the dispatcher and yields their responses in item order,
- * each as soon as it and all before it are done. Items start in order, at most
- * `concurrency` at once, and an item starts only once the one `concurrency` places
- * before it was taken by the consumer: memory is bounded by the window, and a consumer
+ * Runs planned items through the dispatcher as if one after another, as fast as all at
+ * once (SPEC §4 "Scheduling"), and yields their answers in request order (or in completion
+ * order). Consecutive safe-method items run together, at most `concurrency` at once; any
+ * other item is a barrier: it starts when every item before it is done, and nothing after
+ * it starts before it is done. `dependsOn` holds an item until the items it names are done.
+ * `concurrency: 1` and `stopOnError` run items strictly one after another; `parallel:
+ * 'all'` drops the barriers.
+ *
+ * The window slides: a finished item frees its slot at once. Items started and not yet
+ * taken by the consumer are at most `2 × concurrency` (running ones, and finished ones
+ * held for a slower one before them): memory is bounded by the window, and a consumer
  * that stops pulling (a slow client) stops the batch from running ahead.
  */
 export async function* executeBatch(
   items: PlannedItem[],
   options: ExecuteOptions,
 ): AsyncGenerator<SubResponse> {
-  const { concurrency, stopOnError, timeoutMs, onItem } = options;
+  const { stopOnError, timeoutMs, onItem } = options;
+  const count = items.length;
+  const sequential = stopOnError || options.concurrency === 1;
+  const concurrency = sequential ? 1 : options.concurrency;
+  const maxInFlight = 2 * concurrency;
+  const inOrder = (options.order ?? 'request') === 'request';
+  const barrier = (index: number) =>
+    sequential || (options.parallel === 'reads' && !SAFE_METHODS.has(items[index]!.request.method));
+
   const batch = new AbortController();
   const stopBatch = () => batch.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', stopBatch, { once: true });
@@ -51,10 +81,6 @@ export async function* executeBatch(
   const abortable =
     options.signal !== undefined || options.deadlineMs !== undefined || timeoutMs !== undefined;
 
-  // Statuses of the items others depend on, as they settle.
-  const needed = new Set<number>();
-  for (const item of items) for (const index of item.dependsOn ?? []) needed.add(index);
-  const statusOf = new Map<number, Promise<number>>();
   let stopped = false;
 
   const answer = (
@@ -93,15 +119,16 @@ export async function* executeBatch(
     if (response.statusText !== undefined) answered.statusText = response.statusText;
     if (item.request.id !== undefined) answered.id = item.request.id;
     if (item.request.contentId !== undefined) answered.contentId = item.request.contentId;
+    if (!inOrder) answered.index = index;
     return answered;
   };
 
   const unrun = (index: number, response: SubResponse) => answer(index, response, 0, false);
 
-  const runOne = async (index: number): Promise<SubResponse> => {
-    const item = items[index]!;
-    for (const dependency of item.dependsOn ?? []) {
-      const status = await statusOf.get(dependency)!;
+  /** The answer of an item that must not run (a failed dependency, a stop, an abort), or undefined. */
+  const refusal = (index: number): SubResponse | undefined => {
+    for (const dependency of items[index]!.dependsOn ?? []) {
+      const status = statuses[dependency]!;
       if (status >= 400) {
         return unrun(
           index,
@@ -120,7 +147,11 @@ export async function* executeBatch(
       );
     }
     if (batch.signal.aborted) return unrun(index, abortedResponse(batch.signal.reason));
+    return undefined;
+  };
 
+  const runOne = async (index: number): Promise<SubResponse> => {
+    const item = items[index]!;
     const started = now();
     let signal = batch.signal;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -150,27 +181,118 @@ export async function* executeBatch(
     return answer(index, response, started, true);
   };
 
-  const results: Array<Promise<SubResponse> | undefined> = new Array(items.length);
-  let next = 0;
-  try {
-    for (let index = 0; index < items.length; index++) {
-      while (next < items.length && next < index + concurrency) {
-        const started = runOne(next);
-        results[next] = started;
-        if (needed.has(next))
-          statusOf.set(
-            next,
-            started.then((response) => response.status),
-          );
-        next++;
+  // The schedule. `statuses[i]` is set when item i is done; `done` is the length of the
+  // prefix of items all done; `firstUnstarted` the first item not yet started.
+  const statuses: Array<number | undefined> = new Array(count);
+  const started = new Uint8Array(count);
+  const held: Array<SubResponse | undefined> = new Array(count);
+  const completed: SubResponse[] = [];
+  let done = 0;
+  let firstUnstarted = 0;
+  let running = 0;
+  let inFlight = 0;
+  /** The barrier item running now (at most one runs, alone), or -1. */
+  let runningBarrier = -1;
+  let closed = false;
+  let wake: (() => void) | undefined;
+
+  const finish = (index: number, response: SubResponse) => {
+    statuses[index] = response.status;
+    if (index === runningBarrier) runningBarrier = -1;
+    while (done < count && statuses[done] !== undefined) done++;
+    if (inOrder) held[index] = response;
+    else completed.push(response);
+  };
+
+  /** Whether item `index` may start now, by the barriers and its dependencies. */
+  const ready = (index: number): boolean => {
+    if (barrier(index) && done < index) return false;
+    for (const dependency of items[index]!.dependsOn ?? [])
+      if (statuses[dependency] === undefined) return false;
+    return true;
+  };
+
+  let pumping = false;
+  /** One pass over the items not yet started; true when one was answered without running. */
+  const startReady = (): boolean => {
+    let answered = false;
+    // A barrier that runs holds everything after it.
+    if (runningBarrier !== -1) return false;
+    for (let index = firstUnstarted; index < count; index++) {
+      if (running >= concurrency || inFlight >= maxInFlight) break;
+      if (started[index] === 1) {
+        if (index === firstUnstarted) firstUnstarted++;
+        continue;
       }
-      const response = await results[index]!;
-      results[index] = undefined;
+      if (!ready(index)) {
+        // Nothing passes a barrier that cannot start; a read waiting on its dependencies
+        // lets the reads after it by.
+        if (barrier(index)) break;
+        continue;
+      }
+      started[index] = 1;
+      if (index === firstUnstarted) firstUnstarted++;
+      inFlight++;
+      const refused = refusal(index);
+      if (refused !== undefined) {
+        finish(index, refused);
+        answered = true;
+        continue;
+      }
+      running++;
+      void runOne(index).then((response) => {
+        running--;
+        finish(index, response);
+        pump();
+      });
+      if (barrier(index)) {
+        runningBarrier = index;
+        break;
+      }
+    }
+    return answered;
+  };
+  /** Starts every item that may start now, and wakes the consumer. */
+  const pump = () => {
+    if (pumping || closed) return;
+    pumping = true;
+    try {
+      // An item answered at once may let earlier waiting items (its dependents) start.
+      let again = true;
+      while (again) again = startReady();
+    } finally {
+      pumping = false;
+    }
+    wake?.();
+  };
+
+  try {
+    let written = 0;
+    pump();
+    while (written < count) {
+      let response: SubResponse | undefined;
+      if (inOrder) {
+        response = held[written];
+        held[written] = undefined;
+      } else {
+        response = completed.shift();
+      }
+      if (response === undefined) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      written++;
+      inFlight--;
+      pump();
       yield response;
     }
   } finally {
+    closed = true;
     // The consumer went away (or we are done): stop whatever still runs.
-    if (next < items.length || results.some((result) => result !== undefined)) stopBatch();
+    if (done < count) stopBatch();
     if (deadline !== undefined) clearTimeout(deadline);
     options.signal?.removeEventListener('abort', stopBatch);
   }

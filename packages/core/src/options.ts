@@ -21,15 +21,27 @@ export interface BatchItemInfo {
  */
 export interface BatchOptions extends BatchLimits {
   /**
-   * How many sub-requests may run at once. Responses still come back in request order;
-   * memory held is bounded by this many items.
-   * @default 1
+   * Most sub-requests running at once (SPEC §4 "Scheduling"). Consecutive reads (`GET`,
+   * `HEAD`, `OPTIONS`) run together up to this many; any other method waits for everything
+   * before it and holds everything after it, so every item still sees the effects of the
+   * items before it. `1` runs every item strictly one after another. Memory: at most
+   * `2 × concurrency` answers are held at once (running ones, and finished ones waiting
+   * for a slower one before them to be written in request order).
+   * @default 16
    */
   concurrency?: number;
   /**
+   * `'reads'`: only consecutive safe-method items run together; writes are barriers.
+   * `'all'`: any items run together (writes too), ordered only by `dependsOn` — for APIs
+   * whose writes are independent of each other (Microsoft Graph's semantics).
+   * @default 'reads'
+   */
+  parallel?: 'reads' | 'all';
+  /**
    * `'continue'`: every item runs whatever happens to the others. `'stop'`: after the
    * first failure (status >= 400, or a throw) the items not yet started answer `424`
-   * without running.
+   * without running; items then run one after another, so that none starts before an
+   * earlier failure is known.
    * @default 'continue'
    */
   onError?: 'continue' | 'stop';

@@ -52,6 +52,8 @@ export interface SubResponse {
   contentId?: string;
   /** JSON format: the path the item was dispatched to, without its query string. */
   path?: string;
+  /** JSON Lines (answers in completion order): the item's 0-based position in the batch. */
+  index?: number;
 }
 
 /** A decoded sub-response on the client side: the body is always bytes. */
