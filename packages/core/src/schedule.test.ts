@@ -9,7 +9,7 @@ import {
   encodeBatchRequest,
   type SubRequestInit,
 } from './index.js';
-import { bytes, collect } from './testing.js';
+import { bytes, collect, FC_SEED } from './testing.js';
 
 // SPEC §4 "Scheduling: as if one after another, as fast as all at once".
 
@@ -252,7 +252,7 @@ describe('scheduling (SPEC §4)', () => {
           }
         },
       ),
-      { numRuns: 150, seed: Number(process.env.FC_SEED ?? 20261127) },
+      { numRuns: 150, seed: FC_SEED },
     );
   }, 60_000);
 });

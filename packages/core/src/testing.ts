@@ -39,3 +39,12 @@ export async function settle<T>(
     return { ok: false, error };
   }
 }
+
+/**
+ * The seed of the property tests: fixed, so that a run is repeatable (fast-check prints the
+ * seed of a failure); `FC_SEED=<n>` in the environment overrides it.
+ */
+export const FC_SEED = Number(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+    .FC_SEED ?? 20261127,
+);
