@@ -45,6 +45,6 @@ export async function settle<T>(
  * seed of a failure); `FC_SEED=<n>` in the environment overrides it.
  */
 export const FC_SEED = Number(
-  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
-    .FC_SEED ?? 20261127,
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED ??
+    20261127,
 );
