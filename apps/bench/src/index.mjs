@@ -12,7 +12,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Bench files, relative to this directory, in the order they run. */
-const BENCHES = ['codecs.mjs', 'engine.mjs', 'dispatch.mjs', 'endToEnd.mjs', 'client.mjs'];
+const BENCHES = [
+  'codecs.mjs',
+  'engine.mjs',
+  'dispatch.mjs',
+  'endToEnd.mjs',
+  'versus.mjs',
+  'client.mjs',
+];
 
 /** Filter words that name several benches at once. */
 const GROUPS = /** @type {Record<string, string[]>} */ ({

@@ -1,0 +1,697 @@
+// What a batch must beat (ARCHITECTURE.md, "Benchmarks"): 50 GETs as one JSON batch against
+// the same 50 over HTTP/2 (50 streams on one session), over HTTP/1.1 as 50 concurrent
+// keep-alive requests and as 50 sequential ones on one connection, per framework (Hono on
+// @hono/node-server, Koa 3, Express 5), on loopback (0 ms RTT), in two scenarios:
+//   (a) the GET handler answers at once (small JSON);
+//   (b) the GET handler first awaits a 2 ms timer, as a database call would.
+// Then the batch again in (b) with `concurrency` 1, 8, 16, 32 and 50.
+//
+//   node --expose-gc src/versus.mjs            (from apps/bench)
+//   pnpm --filter @batch/bench bench versus
+//
+// Each server runs in its own child process (src/versus.server.mjs, 127.0.0.1 only) so its
+// CPU time is read apart from the client's (process.cpuUsage over IPC, as src/endToEnd.mjs
+// does). The client is this process. Every answer of every iteration is checked (statuses
+// and bodies), so a broken contender crashes the bench instead of reporting a fast time.
+// Goals are printed MET / MISSED and never fail the bench.
+
+import { fork } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
+import { fileURLToPath } from 'node:url';
+import { decodeBatchResponse, encodeBatchRequest } from '@batch/core';
+import { check, collectGarbage, formatMs, median, printTable } from './measure.mjs';
+
+const HOST = '127.0.0.1';
+const ITEMS = 50;
+const DELAY_MS = 2;
+const CONCURRENCIES = [1, 8, 16, 32, 50];
+/** Warm-up: at least WARMUP_MIN iterations, then until WARMUP_MAX or WARMUP_MS have passed. */
+const WARMUP_MIN = 3;
+const WARMUP_MAX = 30;
+const WARMUP_MS = 500;
+/** Timed iterations: about TIMED_MS of work per variant, within [TIMED_MIN, TIMED_MAX]. */
+const TIMED_MS = 2500;
+const TIMED_MIN = 20;
+const TIMED_MAX = 300;
+/** The timed iterations of one server's variants are interleaved in this many rounds. */
+const ROUNDS = 10;
+/** Past this the servers are killed and the bench fails (a hang is a crash). */
+const WATCHDOG_MS = 300_000;
+
+const FRAMEWORKS = /** @type {const} */ (['hono', 'koa', 'express']);
+/** @typedef {typeof FRAMEWORKS[number]} Framework */
+const LABELS = /** @type {Record<Framework, string>} */ ({
+  hono: 'Hono (@hono/node-server)',
+  koa: 'Koa 3',
+  express: 'Express 5',
+});
+const SHORT = /** @type {Record<Framework, string>} */ ({
+  hono: 'Hono',
+  koa: 'Koa',
+  express: 'Express',
+});
+
+const KINDS = /** @type {const} */ (['batch', 'h2', 'concurrent', 'sequential']);
+/** @typedef {typeof KINDS[number]} Kind */
+const KIND_LABELS = /** @type {Record<Kind, string>} */ ({
+  batch: 'batch (1 POST)',
+  h2: 'HTTP/2, 50 streams',
+  concurrent: 'HTTP/1.1, 50 concurrent',
+  sequential: 'HTTP/1.1, 50 sequential',
+});
+
+const paths = Array.from({ length: ITEMS }, (_, i) => `/items/${i + 1}`);
+const expected = paths.map((_, i) => JSON.stringify({ id: i + 1, title: `Item ${i + 1}` }));
+const jsonBatch = encodeBatchRequest(
+  'json',
+  paths.map((path) => ({ method: 'GET', target: path })),
+);
+
+// --- Header ----------------------------------------------------------------------------------
+
+/** @param {string} name */
+function versionOf(name) {
+  try {
+    const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+    return JSON.parse(readFileSync(url, 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+/** What the built @batch/core says its default concurrency is (read from its dist). */
+function builtDefaultConcurrency() {
+  try {
+    const url = new URL('../node_modules/@batch/core/dist/index.js', import.meta.url);
+    const match = /DEFAULT_CONCURRENCY\s*=\s*(\d+)/.exec(readFileSync(url, 'utf8'));
+    return `${match ? match[1] : '?'} (dist built ${statSync(url).mtime.toISOString()})`;
+  } catch {
+    return '? (no dist)';
+  }
+}
+
+console.log(
+  `versus: batch vs HTTP/2 vs HTTP/1.1 keep-alive — Node ${process.version}, ${new Date().toISOString()}`,
+);
+console.log(
+  `hono ${versionOf('hono')}, @hono/node-server ${versionOf('@hono/node-server')}, koa ${versionOf('koa')}, @koa/router ${versionOf('@koa/router')}, express ${versionOf('express')}; @batch/core default concurrency ${builtDefaultConcurrency()}`,
+);
+
+// --- Servers ---------------------------------------------------------------------------------
+
+/** Printed at the end: oddities seen during the run. @type {string[]} */
+const notes = [];
+
+const serverScript = fileURLToPath(new URL('versus.server.mjs', import.meta.url));
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const children = new Set();
+
+/**
+ * @typedef {object} Server
+ * @property {number} port HTTP/1.1
+ * @property {number | null} h2Port HTTP/2 without TLS; null when the framework has none.
+ * @property {boolean} batch
+ * @property {string} [reason] Why `batch` is false.
+ * @property {() => Promise<number>} cpu The server process's CPU time so far, µs.
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * Forks one server process and waits until it listens (endToEnd.mjs's protocol). The
+ * process warnings it caught (it runs with --no-warnings) are added to `notes` on close.
+ * @param {Framework} framework
+ * @param {number} delayMs
+ * @param {readonly number[]} concurrencies extra batch routes `/batch-c<N>`
+ * @returns {Promise<Server>}
+ */
+function startServer(framework, delayMs, concurrencies) {
+  const label = `${SHORT[framework]} (${delayMs > 0 ? 'b' : 'a'})`;
+  const child = fork(serverScript, [framework, String(delayMs), concurrencies.join(',')], {
+    execArgv: ['--no-warnings'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  /** @type {((usage: NodeJS.CpuUsage) => void)[]} */
+  const waiting = [];
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${framework} server exited (${code})`)));
+    child.on('message', (/** @type {any} */ message) => {
+      if (message.type === 'cpu') waiting.shift()?.(message.usage);
+      else if (message.type === 'warnings') {
+        for (const { text, count } of message.warnings) {
+          notes.push(`${label} server: ${count}× ${text}`);
+        }
+      } else if (message.type === 'ready') {
+        resolve({
+          port: message.port,
+          h2Port: message.h2Port,
+          batch: message.batch,
+          reason: message.reason,
+          cpu: () =>
+            new Promise((resolveCpu) => {
+              waiting.push((usage) => resolveCpu(usage.user + usage.system));
+              child.send({ type: 'cpu' });
+            }),
+          close: () =>
+            new Promise((resolveClose) => {
+              if (child.exitCode !== null) resolveClose();
+              else {
+                child.once('exit', () => resolveClose());
+                child.send({ type: 'close' });
+              }
+            }),
+        });
+      }
+    });
+  });
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`\nversus: still running after ${WATCHDOG_MS / 1000} s; killing the servers`);
+  for (const child of children) child.kill();
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+// --- Clients ---------------------------------------------------------------------------------
+
+/**
+ * A keep-alive node:http Agent that counts the connections it opens.
+ * @param {number} maxSockets
+ */
+function countingAgent(maxSockets) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  let opened = 0;
+  const createConnection = agent.createConnection;
+  /** @type {any} */ (agent).createConnection = function (/** @type {any[]} */ ...args) {
+    opened++;
+    return createConnection.apply(this, /** @type {any} */ (args));
+  };
+  return { agent, opened: () => opened };
+}
+
+/**
+ * One HTTP/1.1 request; resolves with the whole answer.
+ * @param {Agent} agent
+ * @param {number} port
+ * @param {string} method
+ * @param {string} path
+ * @param {{ contentType: string, body: Uint8Array }} [payload]
+ * @returns {Promise<{ status: number, contentType: string | undefined, body: Buffer }>}
+ */
+function send(agent, port, method, path, payload) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        agent,
+        host: HOST,
+        port,
+        method,
+        path,
+        headers: payload ? { 'content-type': payload.contentType } : undefined,
+      },
+      (res) => {
+        /** @type {Buffer[]} */
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'],
+            body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload?.body);
+  });
+}
+
+/**
+ * One GET on an HTTP/2 session (a new stream); resolves with the whole answer.
+ * @param {import('node:http2').ClientHttp2Session} session
+ * @param {string} path
+ * @returns {Promise<{ status: number, body: Buffer }>}
+ */
+function h2Get(session, path) {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path }, { endStream: true });
+    let status = 0;
+    /** @type {Buffer[]} */
+    const chunks = [];
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
+    stream.on('data', (chunk) => chunks.push(chunk));
+    stream.on('error', reject);
+    stream.on('end', () =>
+      resolve({ status, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) }),
+    );
+  });
+}
+
+/**
+ * Opens an h2c session and waits until it is connected.
+ * @param {number} port
+ * @returns {Promise<import('node:http2').ClientHttp2Session>}
+ */
+function h2Session(port) {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`http://${HOST}:${port}`);
+    session.once('error', reject);
+    session.once('connect', () => {
+      session.off('error', reject);
+      session.on('error', (error) => {
+        console.error(`HTTP/2 session error: ${error.message}`);
+      });
+      resolve(session);
+    });
+  });
+}
+
+/**
+ * Throws unless the i-th answer is 200 with the i-th item's JSON.
+ * @param {{ status: number, body: Uint8Array }} answer @param {number} i @param {string} label
+ */
+function checkItem(answer, i, label) {
+  if (answer.status !== 200 || Buffer.from(answer.body).toString() !== expected[i]) {
+    check(false, `${label}: item ${i}: status ${answer.status}, body ${Buffer.from(answer.body)}`);
+  }
+}
+
+// --- Variants --------------------------------------------------------------------------------
+
+/**
+ * @typedef {object} Variant
+ * @property {string} name
+ * @property {Kind} kind
+ * @property {number | undefined} concurrency the batch route's `concurrency`; undefined = default
+ * @property {() => Promise<void>} run One iteration: all ITEMS answered and checked.
+ * @property {() => number} connections Connections (or sessions) opened so far.
+ */
+
+/**
+ * @param {Server} server
+ * @param {string} label
+ * @param {number | undefined} concurrency
+ * @returns {Variant}
+ */
+function batchVariant(server, label, concurrency) {
+  const { agent, opened } = countingAgent(1);
+  const path = concurrency === undefined ? '/batch' : `/batch-c${concurrency}`;
+  const name = concurrency === undefined ? 'batch' : `batch with concurrency ${concurrency}`;
+  return {
+    name,
+    kind: 'batch',
+    concurrency,
+    connections: opened,
+    run: async () => {
+      const answer = await send(agent, server.port, 'POST', path, jsonBatch);
+      check(answer.status === 200, `${label} ${name}: status ${answer.status} ${answer.body}`);
+      const responses = await decodeBatchResponse({
+        contentType: answer.contentType,
+        body: answer.body,
+      });
+      check(responses.length === ITEMS, `${label} ${name}: ${responses.length} responses`);
+      for (let i = 0; i < ITEMS; i++) checkItem(responses[i], i, `${label} ${name}`);
+    },
+  };
+}
+
+/**
+ * @param {import('node:http2').ClientHttp2Session} session
+ * @param {string} label
+ * @returns {Variant}
+ */
+function h2Variant(session, label) {
+  return {
+    name: 'HTTP/2',
+    kind: 'h2',
+    concurrency: undefined,
+    connections: () => 1,
+    run: async () => {
+      check(!session.closed && !session.destroyed, `${label} HTTP/2: the session was closed`);
+      const answers = await Promise.all(paths.map((path) => h2Get(session, path)));
+      for (let i = 0; i < ITEMS; i++) checkItem(answers[i], i, `${label} HTTP/2`);
+    },
+  };
+}
+
+/** @param {Server} server @param {string} label @returns {Variant} */
+function concurrentVariant(server, label) {
+  const { agent, opened } = countingAgent(ITEMS);
+  return {
+    name: 'HTTP/1.1 concurrent',
+    kind: 'concurrent',
+    concurrency: undefined,
+    connections: opened,
+    run: async () => {
+      const answers = await Promise.all(paths.map((path) => send(agent, server.port, 'GET', path)));
+      for (let i = 0; i < ITEMS; i++) checkItem(answers[i], i, `${label} HTTP/1.1 concurrent`);
+    },
+  };
+}
+
+/** @param {Server} server @param {string} label @returns {Variant} */
+function sequentialVariant(server, label) {
+  const { agent, opened } = countingAgent(1);
+  return {
+    name: 'HTTP/1.1 sequential',
+    kind: 'sequential',
+    concurrency: undefined,
+    connections: opened,
+    run: async () => {
+      for (let i = 0; i < ITEMS; i++) {
+        checkItem(
+          await send(agent, server.port, 'GET', paths[i]),
+          i,
+          `${label} HTTP/1.1 sequential`,
+        );
+      }
+    },
+  };
+}
+
+// --- Measure ---------------------------------------------------------------------------------
+
+/**
+ * @typedef {object} Result
+ * @property {Framework} framework
+ * @property {'a' | 'b'} scenario
+ * @property {Kind} kind
+ * @property {number | undefined} concurrency
+ * @property {number} p50 ns
+ * @property {number} p90 ns
+ * @property {number} iterations
+ * @property {number} serverCpu µs per sub-request
+ * @property {number} clientCpu µs per sub-request
+ * @property {number} connections opened before timing
+ * @property {number} newConnections opened during timing (should be 0)
+ */
+
+/** @param {number[]} sorted @param {number} q */
+const percentile = (sorted, q) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+/** @type {Result[]} */
+const results = [];
+
+/**
+ * Warms up every variant (the first run is the answer check), then times them interleaved:
+ * ROUNDS rounds, each running a block of every variant's iterations in turn, so a slow
+ * spell of the machine falls on all of them. Server and client CPU are read around each
+ * block.
+ * @param {Framework} framework
+ * @param {'a' | 'b'} scenario
+ * @param {Server} server
+ * @param {Variant[]} variants
+ */
+async function measureAll(framework, scenario, server, variants) {
+  const states = [];
+  for (const variant of variants) {
+    /** @type {number[]} */
+    const warm = [];
+    const warmStart = performance.now();
+    while (
+      warm.length < WARMUP_MIN ||
+      (warm.length < WARMUP_MAX && performance.now() - warmStart < WARMUP_MS)
+    ) {
+      const start = process.hrtime.bigint();
+      await variant.run();
+      warm.push(Number(process.hrtime.bigint() - start));
+    }
+    const target = Math.max(
+      TIMED_MIN,
+      Math.min(TIMED_MAX, Math.round((TIMED_MS * 1e6) / median(warm))),
+    );
+    states.push({
+      variant,
+      target,
+      block: Math.ceil(target / ROUNDS),
+      /** @type {number[]} */ samples: [],
+      serverCpu: 0,
+      clientCpu: 0,
+      connections: variant.connections(),
+    });
+  }
+  while (states.some((state) => state.samples.length < state.target)) {
+    for (const state of states) {
+      const count = Math.min(state.block, state.target - state.samples.length);
+      if (count <= 0) continue;
+      collectGarbage();
+      const serverBefore = await server.cpu();
+      const clientBefore = process.cpuUsage();
+      for (let i = 0; i < count; i++) {
+        const start = process.hrtime.bigint();
+        await state.variant.run();
+        state.samples.push(Number(process.hrtime.bigint() - start));
+      }
+      const client = process.cpuUsage(clientBefore);
+      state.serverCpu += (await server.cpu()) - serverBefore;
+      state.clientCpu += client.user + client.system;
+    }
+  }
+  for (const state of states) {
+    const sorted = state.samples.sort((a, b) => a - b);
+    const items = sorted.length * ITEMS;
+    const result = {
+      framework,
+      scenario,
+      kind: state.variant.kind,
+      concurrency: state.variant.concurrency,
+      p50: median(sorted),
+      p90: percentile(sorted, 0.9),
+      iterations: sorted.length,
+      serverCpu: state.serverCpu / items,
+      clientCpu: state.clientCpu / items,
+      connections: state.connections,
+      newConnections: state.variant.connections() - state.connections,
+    };
+    results.push(result);
+    if (result.newConnections > 0) {
+      notes.push(
+        `${SHORT[framework]} (${scenario}) ${state.variant.name}: ${result.newConnections} new connection(s) during the timed runs`,
+      );
+    }
+  }
+}
+
+/** @type {Map<Framework, string>} */
+const skipped = new Map();
+
+/**
+ * One server process for one framework and scenario: its variants, then close.
+ * @param {Framework} framework
+ * @param {'a' | 'b'} scenario
+ */
+async function runScenario(framework, scenario) {
+  const delayMs = scenario === 'a' ? 0 : DELAY_MS;
+  const extra = scenario === 'b' ? CONCURRENCIES : [];
+  const server = await startServer(framework, delayMs, extra);
+  const label = `${SHORT[framework]} (${scenario})`;
+  /** @type {import('node:http2').ClientHttp2Session | undefined} */
+  let session;
+  try {
+    /** @type {Variant[]} */
+    const variants = [];
+    if (server.batch) variants.push(batchVariant(server, label, undefined));
+    else skipped.set(framework, server.reason ?? 'not built');
+    if (server.h2Port !== null) {
+      session = await h2Session(server.h2Port);
+      variants.push(h2Variant(session, label));
+    }
+    variants.push(concurrentVariant(server, label), sequentialVariant(server, label));
+    if (server.batch) {
+      for (const concurrency of extra) variants.push(batchVariant(server, label, concurrency));
+    }
+    const started = performance.now();
+    await measureAll(framework, scenario, server, variants);
+    console.log(
+      `  measured ${label}: ${variants.length} variants in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    session?.close();
+    await server.close();
+  }
+}
+
+const started = performance.now();
+for (const framework of FRAMEWORKS) {
+  for (const scenario of /** @type {const} */ (['a', 'b'])) await runScenario(framework, scenario);
+}
+const elapsed = (performance.now() - started) / 1000;
+
+// --- Report ----------------------------------------------------------------------------------
+
+/**
+ * @param {Framework} framework @param {'a' | 'b'} scenario @param {Kind} kind
+ * @param {number} [concurrency]
+ */
+const find = (framework, scenario, kind, concurrency) =>
+  results.find(
+    (r) =>
+      r.framework === framework &&
+      r.scenario === scenario &&
+      r.kind === kind &&
+      r.concurrency === concurrency,
+  );
+
+/** @param {number} us */
+const formatUs = (us) => (us >= 10 ? us.toFixed(0) : us.toFixed(1));
+/** Connections opened before timing, `+N` for any opened during it. @param {Result} r */
+const connections = (r) => `${r.connections}${r.newConnections > 0 ? ` +${r.newConnections}` : ''}`;
+/** @param {number} ratio */
+const formatX = (ratio) => `${ratio.toFixed(2)}×`;
+
+console.log(
+  `\n${ITEMS} × GET /items/:id (JSON {id,title}) on ${HOST}, 0 ms RTT; each server in its own process. Warm-up ${WARMUP_MIN}–${WARMUP_MAX} iterations, then ~${TIMED_MS / 1000} s of timed iterations per cell (${TIMED_MIN}–${TIMED_MAX}), interleaved in ${ROUNDS} rounds.`,
+);
+console.log(
+  `(a): the GET answers at once; (b): the GET awaits a ${DELAY_MS} ms timer first. p50/p90: wall time of the whole operation (all ${ITEMS} answered and checked). CPU: process.cpuUsage() user+system over the timed iterations ÷ sub-requests (server read over IPC). n: timed iterations. connections: TCP connections the client opened (HTTP/2: one session).`,
+);
+
+for (const framework of FRAMEWORKS) {
+  /**
+   * @param {string} label @param {'a' | 'b'} scenario
+   * @param {(r: Result) => string} cell
+   */
+  const row = (label, scenario, cell) => [
+    label,
+    ...KINDS.map((kind) => {
+      const r = find(framework, scenario, kind);
+      if (r !== undefined) return cell(r);
+      return kind === 'batch' ? 'not built' : '–';
+    }),
+  ];
+  printTable(
+    `${LABELS[framework]}`,
+    [{ header: '', align: 'left' }, ...KINDS.map((kind) => ({ header: KIND_LABELS[kind] }))],
+    [
+      row('(a) p50 / p90 ms', 'a', (r) => `${formatMs(r.p50)} / ${formatMs(r.p90)}`),
+      row('(a) server CPU µs/sub-request', 'a', (r) => formatUs(r.serverCpu)),
+      row('(a) client CPU µs/sub-request', 'a', (r) => formatUs(r.clientCpu)),
+      row('(a) n', 'a', (r) => String(r.iterations)),
+      row('(a) connections', 'a', connections),
+      row(
+        `(b) p50 / p90 ms, ${DELAY_MS} ms await`,
+        'b',
+        (r) => `${formatMs(r.p50)} / ${formatMs(r.p90)}`,
+      ),
+      row('(b) server CPU µs/sub-request', 'b', (r) => formatUs(r.serverCpu)),
+      row('(b) n', 'b', (r) => String(r.iterations)),
+      row('(b) connections', 'b', connections),
+    ],
+  );
+  const conc = find(framework, 'b', 'concurrent');
+  const h2 = find(framework, 'b', 'h2');
+  for (const concurrency of CONCURRENCIES) {
+    const r = find(framework, 'b', 'batch', concurrency);
+    if (r === undefined) {
+      console.log(
+        `  (b) batch with concurrency ${concurrency}: ${skipped.get(framework) ?? 'not measured'}`,
+      );
+      continue;
+    }
+    const against = [
+      conc ? `${formatX(r.p50 / conc.p50)} HTTP/1.1 concurrent` : '',
+      h2 ? `${formatX(r.p50 / h2.p50)} HTTP/2` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    console.log(
+      `  (b) batch with concurrency ${String(concurrency).padStart(2)}: p50 ${formatMs(r.p50)} ms, p90 ${formatMs(r.p90)} ms, server CPU ${formatUs(r.serverCpu)} µs/sub-request, n ${r.iterations}; p50 = ${against}`,
+    );
+  }
+}
+
+// Ratios of the default batch against each baseline, same run.
+/** @type {string[][]} */
+const ratioRows = [];
+for (const framework of FRAMEWORKS) {
+  for (const scenario of /** @type {const} */ (['a', 'b'])) {
+    const batch = find(framework, scenario, 'batch');
+    if (batch === undefined) continue;
+    /** @param {'p50' | 'serverCpu'} metric */
+    const cells = (metric) =>
+      /** @type {const} */ (['h2', 'concurrent', 'sequential']).map((kind) => {
+        const base = find(framework, scenario, kind);
+        return base === undefined ? '–' : formatX(batch[metric] / base[metric]);
+      });
+    ratioRows.push([SHORT[framework], `(${scenario}) p50`, ...cells('p50')]);
+    if (scenario === 'a')
+      ratioRows.push([SHORT[framework], `(${scenario}) server CPU`, ...cells('serverCpu')]);
+  }
+}
+printTable(
+  'batch (default options) ÷ baseline, same run',
+  [
+    { header: 'framework', align: 'left' },
+    { header: 'metric', align: 'left' },
+    { header: '÷ HTTP/2' },
+    { header: '÷ HTTP/1.1 concurrent' },
+    { header: '÷ HTTP/1.1 sequential' },
+  ],
+  ratioRows,
+);
+
+/**
+ * @typedef {object} Goal
+ * @property {Framework} framework
+ * @property {'a' | 'b'} scenario
+ * @property {'p50' | 'serverCpu'} metric
+ * @property {'h2' | 'concurrent'} against
+ * @property {number} max
+ * @property {boolean} [info] printed, but not one of the goals
+ */
+/** @type {Goal[]} */
+const goals = [
+  ...FRAMEWORKS.map((framework) => ({
+    framework,
+    scenario: /** @type {const} */ ('b'),
+    metric: /** @type {const} */ ('p50'),
+    against: /** @type {const} */ ('concurrent'),
+    max: 1.5,
+  })),
+  { framework: 'hono', scenario: 'b', metric: 'p50', against: 'h2', max: 1.2 },
+  { framework: 'koa', scenario: 'b', metric: 'p50', against: 'h2', max: 1.2, info: true },
+  { framework: 'hono', scenario: 'a', metric: 'serverCpu', against: 'concurrent', max: 0.25 },
+  { framework: 'hono', scenario: 'a', metric: 'serverCpu', against: 'h2', max: 0.2 },
+  { framework: 'hono', scenario: 'a', metric: 'p50', against: 'h2', max: 0.5 },
+  { framework: 'koa', scenario: 'a', metric: 'serverCpu', against: 'concurrent', max: 0.5 },
+  { framework: 'koa', scenario: 'a', metric: 'serverCpu', against: 'h2', max: 0.3 },
+  { framework: 'koa', scenario: 'a', metric: 'p50', against: 'h2', max: 0.5 },
+  { framework: 'express', scenario: 'a', metric: 'serverCpu', against: 'concurrent', max: 0.5 },
+];
+
+console.log('\ngoals (batch with default options; ratios against baselines of the same run):');
+for (const goal of goals) {
+  const batch = find(goal.framework, goal.scenario, 'batch');
+  const base = find(goal.framework, goal.scenario, goal.against);
+  const what = `${SHORT[goal.framework]} (${goal.scenario}) batch ${goal.metric === 'p50' ? 'p50' : 'server CPU/sub-request'} ≤ ${goal.max}× ${KIND_LABELS[goal.against]}`;
+  if (batch === undefined || base === undefined) {
+    console.log(`  SKIP      ${what}: ${skipped.get(goal.framework) ?? 'not measured'}`);
+    continue;
+  }
+  const ratio = batch[goal.metric] / base[goal.metric];
+  const shown =
+    goal.metric === 'p50'
+      ? `${formatMs(batch.p50)} ms vs ${formatMs(base.p50)} ms`
+      : `${formatUs(batch.serverCpu)} µs vs ${formatUs(base.serverCpu)} µs`;
+  const verdict = ratio <= goal.max ? 'MET' : 'MISSED';
+  console.log(
+    `  ${(goal.info ? `(${verdict})` : verdict).padEnd(10)}${what}: ${shown} = ${formatX(ratio)}${goal.info ? ' [info]' : ''}`,
+  );
+}
+
+if (notes.length > 0) {
+  console.log('\nnotes:');
+  for (const note of notes) console.log(`  ${note}`);
+}
+console.log(
+  `\nSingle run on a shared machine, client and server on its cores: compare ratios within one run, not figures across runs. Whole bench: ${elapsed.toFixed(1)} s.`,
+);

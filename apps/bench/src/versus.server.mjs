@@ -1,0 +1,199 @@
+// One server of the versus bench (src/versus.mjs), in its own process so the bench can read
+// the server's CPU time apart from the client's. Not a bench itself: src/versus.mjs forks it.
+//
+//   node src/versus.server.mjs <hono | koa | express> <delay ms> [concurrency,…]
+//
+// A minimal app per framework with one route, `GET /items/:id`, answering the small JSON
+// `{"id":<id>,"title":"Item <id>"}`; with a delay > 0 the handler first awaits a timer of
+// that many ms, as a database call would. The batch routes are mounted with the adapter:
+// `/batch` with the default `BatchOptions`, and `/batch-c<N>` with `{ concurrency: N }` for
+// each N of the third argument.
+//
+// It listens on 127.0.0.1 twice, on free ports: node:http (HTTP/1.1, every route) and
+// node:http2 without TLS (h2c; Hono and Koa only: Express has no HTTP/2 support). Then it
+// talks to its parent over IPC, as src/endToEnd.server.mjs does:
+//   → { type: 'ready', port, h2Port (null for Express), batch: true }
+//     or { type: 'ready', port, h2Port, batch: false, reason } when the adapter is not built
+//   ← { type: 'cpu' }   → { type: 'cpu', usage: process.cpuUsage() }
+//   ← { type: 'close' } closes both servers, → { type: 'warnings', warnings: [{ text, count }] }
+//     (the process warnings it caught), then exits; losing the parent exits too.
+
+import { createServer } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
+import { createAdaptorServer } from '@hono/node-server';
+import Router from '@koa/router';
+import express from 'express';
+import { Hono } from 'hono';
+import Koa from 'koa';
+import { loadAdapter } from './apps.mjs';
+
+const HOST = '127.0.0.1';
+/** Longer than any pause between two uses of an idle keep-alive socket in the bench. */
+const KEEP_ALIVE_MS = 120_000;
+
+const framework = process.argv[2];
+const delayMs = Number(process.argv[3] ?? 0);
+const concurrencies = (process.argv[4] ?? '')
+  .split(',')
+  .filter((value) => value !== '')
+  .map(Number);
+
+/** `{ id, title }` for `GET /items/<id>`. @param {number} id */
+const item = (id) => ({ id, title: `Item ${id}` });
+/** The simulated database call. */
+const wait = () => new Promise((resolve) => setTimeout(resolve, delayMs));
+
+/** The batch routes: path and options. @type {{ path: string, options: object }[]} */
+const batchRoutes = [
+  { path: '/batch', options: {} },
+  ...concurrencies.map((concurrency) => ({
+    path: `/batch-c${concurrency}`,
+    options: { concurrency },
+  })),
+];
+
+/** @type {(() => Promise<void>)[]} */
+const closers = [];
+/** @type {string | undefined} */
+let reason;
+
+/**
+ * Listens a server on a free loopback port; registers its closer.
+ * @param {import('node:http').Server | import('node:http2').Http2Server} server
+ * @returns {Promise<number>}
+ */
+async function listen(server) {
+  if ('keepAliveTimeout' in server) server.keepAliveTimeout = KEEP_ALIVE_MS;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve(undefined));
+  });
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  closers.push(
+    () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  );
+  return /** @type {import('node:net').AddressInfo} */ (server.address()).port;
+}
+
+/** @type {number} */
+let port;
+/** @type {number | null} */
+let h2Port = null;
+
+switch (framework) {
+  case 'hono': {
+    const app = new Hono();
+    if (delayMs > 0) {
+      app.get('/items/:id', async (c) => {
+        await wait();
+        return c.json(item(Number(c.req.param('id'))));
+      });
+    } else app.get('/items/:id', (c) => c.json(item(Number(c.req.param('id')))));
+    const adapter = await loadAdapter('@batch/hono');
+    if (adapter.module) {
+      for (const route of batchRoutes)
+        app.post(route.path, adapter.module.batch(app, route.options));
+    } else reason = adapter.error;
+    // serve(options) is createAdaptorServer(options) + listen(port, hostname).
+    port = await listen(
+      /** @type {import('node:http').Server} */ (
+        createAdaptorServer({ fetch: app.fetch, hostname: HOST })
+      ),
+    );
+    h2Port = await listen(
+      /** @type {import('node:http2').Http2Server} */ (
+        /** @type {unknown} */ (
+          createAdaptorServer({
+            fetch: app.fetch,
+            hostname: HOST,
+            createServer: /** @type {any} */ (createHttp2Server),
+          })
+        )
+      ),
+    );
+    break;
+  }
+  case 'koa': {
+    const app = new Koa();
+    const router = new Router();
+    if (delayMs > 0) {
+      router.get('/items/:id', async (ctx) => {
+        await wait();
+        ctx.body = item(Number(ctx.params.id));
+      });
+    } else {
+      router.get('/items/:id', (ctx) => {
+        ctx.body = item(Number(ctx.params.id));
+      });
+    }
+    const adapter = await loadAdapter('@batch/koa');
+    if (adapter.module) {
+      for (const route of batchRoutes) {
+        app.use(adapter.module.batch(app, { path: route.path, ...route.options }));
+      }
+    } else reason = adapter.error;
+    app.use(router.routes());
+    port = await listen(createServer(app.callback()));
+    h2Port = await listen(createHttp2Server(app.callback()));
+    break;
+  }
+  case 'express': {
+    const app = express();
+    if (delayMs > 0) {
+      app.get('/items/:id', async (req, res) => {
+        await wait();
+        res.json(item(Number(req.params.id)));
+      });
+    } else {
+      app.get('/items/:id', (req, res) => {
+        res.json(item(Number(req.params.id)));
+      });
+    }
+    const adapter = await loadAdapter('@batch/express');
+    if (adapter.module) {
+      for (const route of batchRoutes)
+        app.post(route.path, adapter.module.batch(app, route.options));
+    } else reason = adapter.error;
+    port = await listen(createServer(app));
+    break;
+  }
+  default:
+    throw new Error(`unknown framework ${framework}`);
+}
+
+const send = (/** @type {object} */ message) => process.send?.(message);
+
+/** Process warnings (the bench starts this process with --no-warnings), by name + message. */
+const warnings = new Map();
+process.on('warning', (warning) => {
+  const key = `${warning.name}: ${warning.message}`;
+  warnings.set(key, (warnings.get(key) ?? 0) + 1);
+});
+
+process.on('message', async (/** @type {{ type: string }} */ message) => {
+  if (message.type === 'cpu') send({ type: 'cpu', usage: process.cpuUsage() });
+  else if (message.type === 'close') {
+    await Promise.all(closers.map((close) => close()));
+    const list = [...warnings].map(([text, count]) => ({ text, count }));
+    process.send?.({ type: 'warnings', warnings: list }, () => {
+      process.disconnect?.();
+      process.exit(0);
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+send(
+  reason === undefined
+    ? { type: 'ready', port, h2Port, batch: true }
+    : { type: 'ready', port, h2Port, batch: false, reason },
+);
