@@ -84,3 +84,30 @@ export function isTextMediaType(contentType: string | undefined): boolean {
     media.params.has('charset')
   );
 }
+
+/** The media type of a JSON Lines batch response (SPEC §3 "Streaming in completion order"). */
+export const JSON_LINES_CONTENT_TYPE = 'application/jsonl';
+
+const JSON_LINES_TYPES = new Set([JSON_LINES_CONTENT_TYPE, 'application/x-ndjson']);
+
+/** Whether a `Content-Type` is JSON Lines (`application/jsonl` or `application/x-ndjson`). */
+export function isJsonLinesMediaType(contentType: string | undefined | null): boolean {
+  if (!contentType) return false;
+  const media = parseMediaType(contentType);
+  return media !== undefined && JSON_LINES_TYPES.has(media.type);
+}
+
+/**
+ * Whether an `Accept` header asks for JSON Lines: it names `application/jsonl` or
+ * `application/x-ndjson` with a quality above 0 (`*\/*` alone does not ask for it).
+ */
+export function acceptsJsonLines(accept: string | undefined | null): boolean {
+  if (!accept) return false;
+  for (const range of accept.split(',')) {
+    const media = parseMediaType(range);
+    if (media === undefined || !JSON_LINES_TYPES.has(media.type)) continue;
+    const q = media.params.get('q');
+    if (q === undefined || Number(q) > 0) return true;
+  }
+  return false;
+}

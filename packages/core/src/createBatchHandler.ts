@@ -1,5 +1,6 @@
 import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
 import { EMPTY_BYTES, utf8 } from './bytes.js';
+import { acceptsJsonLines } from './contentType.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
 import { encodeBatchResponse } from './encodeBatchResponse.js';
 import { executeBatch, type PlannedItem } from './executeBatch.js';
@@ -187,9 +188,13 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         format: decoded.format,
         native: input.native,
       };
+      // SPEC §3: a JSON batch whose client asks for JSON Lines is answered in completion order.
+      const jsonLines =
+        decoded.format === 'json' && acceptsJsonLines(getHeader(input.headers, 'accept'));
       const encoded = encodeBatchResponse(
         decoded.format,
         executeBatch(items, {
+          order: jsonLines ? 'completion' : 'request',
           run: (request, index, signal) => dispatch(request, { signal, index, batch }),
           concurrency: resolved.concurrency,
           parallel: resolved.parallel,
@@ -199,6 +204,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
           signal: input.signal,
           onItem: resolved.onItem,
         }),
+        { jsonLines },
       );
       return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
     } catch (error) {

@@ -1,6 +1,6 @@
 import { BatchError } from './BatchError.js';
-import { EMPTY_BYTES, fromBase64, fromUtf8Strict, utf8 } from './bytes.js';
-import { formatOfContentType, isJsonMediaType } from './contentType.js';
+import { concatBytes, EMPTY_BYTES, fromBase64, fromUtf8Strict, utf8 } from './bytes.js';
+import { formatOfContentType, isJsonLinesMediaType, isJsonMediaType } from './contentType.js';
 import { getHeader } from './headerNames.js';
 import { parseResponsePart } from './httpMessage.js';
 import { MultipartScanner } from './MultipartScanner.js';
@@ -19,14 +19,21 @@ export interface BatchResponseInput {
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /**
- * Decodes a batch response (client side) into its sub-responses, in order. Throws a
- * `BatchError` when the body is not a batch response.
+ * Decodes a batch response (client side) into its sub-responses, in request order: a
+ * multipart, JSON or JSON Lines (`application/jsonl`) body. Throws a `BatchError` when the
+ * body is not a batch response.
  */
 export async function decodeBatchResponse(
   input: BatchResponseInput,
 ): Promise<DecodedSubResponse[]> {
   const format = formatOfContentType(input.contentType);
   if (format === 'multipart') return decodeMultipartResponse(input);
+  if (isJsonLinesMediaType(input.contentType)) {
+    const responses: DecodedSubResponse[] = [];
+    for await (const response of decodeJsonLines(input.body)) responses.push(response);
+    // The lines come in completion order; the array is in request order.
+    return responses.sort((a, b) => a.index! - b.index!);
+  }
   if (format === 'json') return decodeJsonResponse(await readAll(input.body, UNLIMITED));
   throw new BatchError(
     'unsupported_media_type',
@@ -81,31 +88,78 @@ function readBody(item: Record<string, unknown>, headers: HeaderList, at: string
 }
 
 function decodeJsonResponse(bytes: Uint8Array): DecodedSubResponse[] {
-  const text = fromUtf8Strict(bytes);
-  let document: unknown;
-  try {
-    document = text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    // Reported below.
-  }
+  const document = parseJson(bytes);
   if (!isPlainObject(document) || !Array.isArray(document.responses)) {
     fail('/responses', 'a JSON batch response is an object with a "responses" array');
   }
-  return document.responses.map((item: unknown, index: number) => {
-    const at = `/responses/${index}`;
-    if (!isPlainObject(item)) fail(at, 'must be an object');
-    const { status } = item;
-    if (typeof status !== 'number' || !Number.isInteger(status))
-      fail(`${at}/status`, 'must be an integer');
-    const headers = readHeaders(item.headers, `${at}/headers`);
-    const response: DecodedSubResponse = {
-      status,
-      statusText: reasonPhrase(status),
-      headers,
-      body: readBody(item, headers, at),
-    };
-    if (typeof item.id === 'string') response.id = item.id;
-    if (typeof item.path === 'string') response.path = item.path;
-    return response;
-  });
+  return document.responses.map((item: unknown, index: number) =>
+    readResponseItem(item, `/responses/${index}`),
+  );
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  const text = fromUtf8Strict(bytes);
+  try {
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One sub-response object of a JSON or JSON Lines batch response. */
+function readResponseItem(item: unknown, at: string): DecodedSubResponse {
+  if (!isPlainObject(item)) fail(at, 'must be an object');
+  const { status } = item;
+  if (typeof status !== 'number' || !Number.isInteger(status))
+    fail(`${at}/status`, 'must be an integer');
+  const headers = readHeaders(item.headers, `${at}/headers`);
+  const response: DecodedSubResponse = {
+    status,
+    statusText: reasonPhrase(status),
+    headers,
+    body: readBody(item, headers, at),
+  };
+  if (typeof item.id === 'string') response.id = item.id;
+  if (typeof item.path === 'string') response.path = item.path;
+  if (item.index !== undefined) {
+    if (typeof item.index !== 'number' || !Number.isInteger(item.index) || item.index < 0)
+      fail(`${at}/index`, 'must be a non-negative integer');
+    response.index = item.index;
+  }
+  return response;
+}
+
+/**
+ * Decodes a JSON Lines batch response (SPEC §3) as it arrives: yields each sub-response,
+ * with its `index`, the moment its line is complete — in completion order. Blank lines are
+ * skipped; a line that is not a sub-response object is a `BatchError`.
+ */
+export async function* decodeJsonLines(body: BodyInput): AsyncGenerator<DecodedSubResponse> {
+  let pending: Uint8Array[] = [];
+  let line = 0;
+  const chunks = body instanceof Uint8Array ? [body] : body;
+  const take = (bytes: Uint8Array): DecodedSubResponse | undefined => {
+    line++;
+    let blank = true;
+    for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) blank = false;
+    if (blank) return undefined;
+    const item = readResponseItem(parseJson(bytes), `/lines/${line - 1}`);
+    if (item.index === undefined) fail(`/lines/${line - 1}/index`, 'is required in JSON Lines');
+    return item;
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      pending.push(chunk.subarray(start, end));
+      const item = take(pending.length === 1 ? pending[0]! : concatBytes(pending));
+      pending = [];
+      start = end + 1;
+      if (item !== undefined) yield item;
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start));
+  }
+  if (pending.length > 0) {
+    const item = take(concatBytes(pending));
+    if (item !== undefined) yield item;
+  }
 }

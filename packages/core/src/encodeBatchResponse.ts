@@ -1,5 +1,5 @@
 import { concatBytes, EMPTY_BYTES, fromUtf8Strict, latin1, toBase64, utf8 } from './bytes.js';
-import { isJsonMediaType, isTextMediaType } from './contentType.js';
+import { isJsonMediaType, isTextMediaType, JSON_LINES_CONTENT_TYPE } from './contentType.js';
 import { canonicalHeaderName, getHeader } from './headerNames.js';
 import { isJsonText } from './isJsonText.js';
 import { createBoundary } from './multipartBoundary.js';
@@ -9,6 +9,12 @@ import type { BatchFormat, HeaderList, SubResponse, SubResponseBody } from './ty
 export interface EncodeBatchResponseOptions {
   /** Multipart boundary to use. @default `batch_` and a random token */
   boundary?: string;
+  /**
+   * JSON format: write JSON Lines (`application/jsonl`, SPEC §3) — one line per
+   * sub-response, in the order the iterable yields them, each with its `index`.
+   * @default false
+   */
+  jsonLines?: boolean;
 }
 
 /** A batch response ready to send: its content type and its body as a stream. */
@@ -30,7 +36,9 @@ export function encodeBatchResponse(
   options: EncodeBatchResponseOptions = {},
 ): EncodedBatchResponse {
   if (format === 'json') {
-    return { contentType: 'application/json', body: encodeJsonResponses(responses) };
+    return options.jsonLines === true
+      ? { contentType: JSON_LINES_CONTENT_TYPE, body: encodeJsonLines(responses) }
+      : { contentType: 'application/json', body: encodeJsonResponses(responses) };
   }
   const boundary = options.boundary ?? createBoundary();
   return {
@@ -121,32 +129,63 @@ function bodyJson(bytes: Uint8Array, contentType: string | undefined): Uint8Arra
   return `"body":"${toBase64(bytes)}","bodyEncoding":"base64"`;
 }
 
+/**
+ * One sub-response as a JSON object, in chunks: `prefix` is written before it (`,`, or
+ * nothing), `suffix` after its closing brace. With `oneLine`, a spliced JSON body has its
+ * line breaks turned into spaces (outside strings JSON has no line break that matters, and
+ * inside strings it has none at all), so that the object is one line of JSON Lines.
+ */
+async function* jsonItem(
+  response: SubResponse,
+  prefix: string,
+  suffix: string,
+  oneLine: boolean,
+): AsyncGenerator<Uint8Array> {
+  const headers = writableHeaders(response.headers);
+  let head = `${prefix}{`;
+  if (response.index !== undefined) head += `"index":${response.index},`;
+  head += `"status":${checkStatus(response.status)}`;
+  if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
+  if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
+  head += `,"headers":${headersJson(headers)},`;
+  const body = bodyJson(await bodyBytes(response.body), getHeader(headers, 'content-type'));
+  if (typeof body === 'string') {
+    yield utf8(`${head}${body}}${suffix}`);
+    return;
+  }
+  const spliced = oneLine ? withoutLineBreaks(body) : body;
+  const start = utf8(`${head}"body":`);
+  const end = utf8(`}${suffix}`);
+  if (spliced.length <= COALESCE_BYTES) {
+    yield concatBytes([start, spliced, end]);
+  } else {
+    yield start;
+    yield spliced;
+    yield end;
+  }
+}
+
+/** `bytes` (JSON text) with CR and LF turned into spaces; the same array when it has none. */
+function withoutLineBreaks(bytes: Uint8Array): Uint8Array {
+  if (bytes.indexOf(0x0a) === -1 && bytes.indexOf(0x0d) === -1) return bytes;
+  const copy = bytes.slice();
+  for (let i = 0; i < copy.length; i++) if (copy[i] === 0x0a || copy[i] === 0x0d) copy[i] = 0x20;
+  return copy;
+}
+
 async function* encodeJsonResponses(
   responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
 ): AsyncGenerator<Uint8Array> {
   let separator = '{"responses":[';
   for await (const response of responses) {
-    const headers = writableHeaders(response.headers);
-    let head = `${separator}{"status":${checkStatus(response.status)}`;
-    if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
-    if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
-    head += `,"headers":${headersJson(headers)},`;
+    yield* jsonItem(response, separator, '', false);
     separator = ',';
-    const body = bodyJson(await bodyBytes(response.body), getHeader(headers, 'content-type'));
-    if (typeof body === 'string') {
-      yield utf8(`${head}${body}}`);
-    } else {
-      const prefix = utf8(`${head}"body":`);
-      if (body.length <= COALESCE_BYTES) {
-        yield concatBytes([prefix, body, CLOSE_OBJECT]);
-      } else {
-        yield prefix;
-        yield body;
-        yield CLOSE_OBJECT;
-      }
-    }
   }
   yield utf8(separator === ',' ? ']}' : '{"responses":[]}');
 }
 
-const CLOSE_OBJECT = utf8('}');
+async function* encodeJsonLines(
+  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+): AsyncGenerator<Uint8Array> {
+  for await (const response of responses) yield* jsonItem(response, '', '\n', true);
+}

@@ -1,7 +1,13 @@
 export type { BatchErrorCode, BatchErrorDetail, BatchProblem } from './BatchError.js';
 export { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
 export type { MediaType } from './contentType.js';
-export { formatOfContentType, parseMediaType } from './contentType.js';
+export {
+  acceptsJsonLines,
+  formatOfContentType,
+  isJsonLinesMediaType,
+  JSON_LINES_CONTENT_TYPE,
+  parseMediaType,
+} from './contentType.js';
 export type {
   BatchFetchInit,
   BatchHandler,
@@ -16,7 +22,7 @@ export { createBatchHandler } from './createBatchHandler.js';
 export type { BatchRequestInput } from './decodeBatchRequest.js';
 export { decodeBatchRequest, requireFormat } from './decodeBatchRequest.js';
 export type { BatchResponseInput } from './decodeBatchResponse.js';
-export { decodeBatchResponse } from './decodeBatchResponse.js';
+export { decodeBatchResponse, decodeJsonLines } from './decodeBatchResponse.js';
 export type {
   EncodeBatchRequestOptions,
   EncodedBatchRequest,

@@ -365,6 +365,57 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
       expect(elapsed).toBeLessThan(150 + 50 + 100 + 10);
     });
 
+    it('runs consecutive reads together and a write alone between them (SPEC §4)', async () => {
+      const app = await start({ concurrency: 8 });
+      const sent = await send(app, 'json', [
+        { target: '/slow/120' },
+        { target: '/slow/120?n=2' },
+        { method: 'POST', target: '/echo/write', ...jsonBody({ n: 1 }) },
+        { target: '/slow/10' },
+      ]);
+      expect(sent.parts.map((part) => part.status)).toEqual([200, 200, 200, 200]);
+      // The write reached the app after both reads before it, and before the read after it.
+      const order = app.log.filter((line) => !line.startsWith('GET /batch'));
+      expect(order.indexOf('POST /echo/write')).toBe(2);
+      expect(order.indexOf('GET /slow/10')).toBe(3);
+    });
+
+    it('JSON Lines: Accept: application/jsonl answers each item as it finishes, with its index', async () => {
+      const app = await defaultApp();
+      const encoded = encodeBatchRequest('json', [
+        { target: '/slow/300', id: 'slow' },
+        { target: '/echo/fast' },
+        { target: '/slow/20' },
+      ]);
+      const response = await fetch(`${app.url}/batch`, {
+        method: 'POST',
+        headers: { 'content-type': encoded.contentType, accept: 'application/jsonl' },
+        body: encoded.body as Uint8Array<ArrayBuffer>,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/jsonl');
+      const reader = response.body!.getReader();
+      let text = '';
+      let linesBeforeSlow = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        const complete = text.split('\n').slice(0, -1);
+        // Lines arrive one by one: the two fast ones before the slow item is answered.
+        if (!complete.some((line) => JSON.parse(line).index === 0))
+          linesBeforeSlow = complete.length;
+      }
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines.map((line) => line.index)).toEqual([1, 2, 0]);
+      expect(linesBeforeSlow).toBe(2);
+      expect(lines[2]).toMatchObject({ index: 0, id: 'slow', status: 200, body: { slept: 300 } });
+      expect(lines[0].body.url).toBe('/echo/fast');
+    });
+
     it('holds dependsOn items until their dependencies succeed; 424 and unrun when one failed', async () => {
       const app = await defaultApp();
       const before = app.log.length;
