@@ -1,7 +1,12 @@
 import type { Server } from 'node:http';
-import { ArticleStore, startBanner } from '@batch/reading-list';
+import {
+  ArticleStore,
+  closeStore,
+  shutdownTimeoutMs,
+  startBanner,
+  stopOnSignals,
+} from '@batch/reading-list';
 import { serve } from '@hono/node-server';
-import { closeStore, shutdownTimeoutMs, stopOnSignals } from '../../reading-list/src/shutdown.js';
 import { createApp } from './app.js';
 
 const timeoutMs = shutdownTimeoutMs();

@@ -1,6 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { ArticleStore, startBanner } from '@batch/reading-list';
-import { closeStore, shutdownTimeoutMs, stopOnSignals } from '../../reading-list/src/shutdown.js';
+import {
+  ArticleStore,
+  closeStore,
+  shutdownTimeoutMs,
+  startBanner,
+  stopOnSignals,
+} from '@batch/reading-list';
 import { createApp } from './app.js';
 
 const timeoutMs = shutdownTimeoutMs();

@@ -8,3 +8,9 @@ export {
   startBanner,
   UNAUTHORIZED,
 } from './service.js';
+export {
+  closeStore,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  shutdownTimeoutMs,
+  stopOnSignals,
+} from './shutdown.js';

@@ -13,6 +13,8 @@ interface Shot {
   chunked: boolean;
   /** Where the body is cut into writes, as fractions of its length. */
   cuts: number[];
+  /** How fast-check prints it in a counterexample. */
+  [fc.toStringMethod]: () => string;
 }
 
 const LIMITS: BatchOptions = {
