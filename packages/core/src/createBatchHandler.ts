@@ -107,7 +107,7 @@ function positive(name: string, value: number | undefined): number | undefined {
 }
 
 /** Items running at once by default: see `BatchOptions.concurrency`. */
-export const DEFAULT_CONCURRENCY = 16;
+export const DEFAULT_CONCURRENCY = 50;
 
 const DEFAULT_MAX_DISCARD_BYTES = 1024 * 1024;
 const DEFAULT_DISCARD_TIMEOUT_MS = 5000;

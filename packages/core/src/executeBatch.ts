@@ -72,6 +72,25 @@ export async function* executeBatch(
 
   const batch = new AbortController();
   const stopBatch = () => batch.abort(options.signal?.reason);
+  // One listener on the batch signal fans the abort out to the running items: a listener
+  // per item would pass EventTarget's listener warning threshold at 11 running items.
+  const onBatchAbort = new Set<() => void>();
+  batch.signal.addEventListener(
+    'abort',
+    () => {
+      for (const callback of [...onBatchAbort]) callback();
+    },
+    { once: true },
+  );
+  /** Calls `callback` when the batch aborts; returns how to forget it. */
+  const whenBatchAborts = (callback: () => void): (() => void) => {
+    if (batch.signal.aborted) {
+      callback();
+      return () => {};
+    }
+    onBatchAbort.add(callback);
+    return () => onBatchAbort.delete(callback);
+  };
   options.signal?.addEventListener('abort', stopBatch, { once: true });
   if (options.signal?.aborted) stopBatch();
   const deadline =
@@ -159,15 +178,20 @@ export async function* executeBatch(
     if (timeoutMs !== undefined) {
       const controller = new AbortController();
       signal = controller.signal;
-      const forward = () => controller.abort(batch.signal.reason);
-      batch.signal.addEventListener('abort', forward, { once: true });
-      release = () => batch.signal.removeEventListener('abort', forward);
+      release = whenBatchAborts(() => controller.abort(batch.signal.reason));
       timer = setTimeout(() => controller.abort(new ItemTimedOut()), timeoutMs);
     }
     let response: SubResponse;
     try {
       const dispatched = options.run(item.request, index, signal);
-      response = abortable ? await untilAborted(dispatched, signal, timeoutMs) : await dispatched;
+      response = abortable
+        ? await untilAborted(
+            dispatched,
+            signal,
+            timeoutMs,
+            signal === batch.signal ? whenBatchAborts : undefined,
+          )
+        : await dispatched;
     } catch {
       response = problemResponse(
         500,
@@ -295,17 +319,20 @@ export async function* executeBatch(
     if (done < count) stopBatch();
     if (deadline !== undefined) clearTimeout(deadline);
     options.signal?.removeEventListener('abort', stopBatch);
+    onBatchAbort.clear();
   }
 }
 
 /**
  * The dispatch's response, or the answer for an aborted item as soon as `signal` aborts.
- * The abort listener is removed once either settles, so nothing per item outlives it.
+ * The abort callback is forgotten once either settles, so nothing per item outlives it.
+ * `subscribe` watches the signal (the batch's shared one) without a listener per item.
  */
 function untilAborted(
   dispatched: Promise<SubResponse>,
   signal: AbortSignal,
   timeoutMs: number | undefined,
+  subscribe: ((callback: () => void) => () => void) | undefined,
 ): Promise<SubResponse> {
   if (signal.aborted) {
     dispatched.catch(() => {});
@@ -313,14 +340,20 @@ function untilAborted(
   }
   return new Promise<SubResponse>((resolve, reject) => {
     const onAbort = () => resolve(abortedResponse(signal.reason, timeoutMs));
-    signal.addEventListener('abort', onAbort, { once: true });
+    let forget: () => void;
+    if (subscribe !== undefined) {
+      forget = subscribe(onAbort);
+    } else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      forget = () => signal.removeEventListener('abort', onAbort);
+    }
     dispatched.then(
       (response) => {
-        signal.removeEventListener('abort', onAbort);
+        forget();
         resolve(response);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        forget();
         reject(error);
       },
     );

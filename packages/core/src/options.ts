@@ -26,8 +26,10 @@ export interface BatchOptions extends BatchLimits {
    * before it and holds everything after it, so every item still sees the effects of the
    * items before it. `1` runs every item strictly one after another. Memory: at most
    * `2 × concurrency` answers are held at once (running ones, and finished ones waiting
-   * for a slower one before them to be written in request order).
-   * @default 16
+   * for a slower one before them to be written in request order). The default lets 50
+   * reads that each wait on I/O take about as long as 50 HTTP/2 streams (apps/bench
+   * `versus`); lower it when answers are large.
+   * @default 50
    */
   concurrency?: number;
   /**

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderList, SubRequest, SubResponse } from '@batch/core';
@@ -123,6 +124,9 @@ export function dispatchToNode(
       req.destroy();
       socket.destroy();
     };
+    // The batch's signal is shared by every running item (one listener each, removed when
+    // the item finishes): many at once are expected, not a leak.
+    setMaxListeners(0, signal);
     signal.addEventListener('abort', onAbort, { once: true });
     res.once('finish', () => {
       signal.removeEventListener('abort', onAbort);

@@ -380,6 +380,32 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
       expect(order.indexOf('GET /slow/10')).toBe(3);
     });
 
+    it('runs 40 reads at once without a listener warning (no listener per item on a shared signal)', async () => {
+      const app = await start({ concurrency: 40, timeoutMs: 10_000 });
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+      process.on('warning', onWarning);
+      try {
+        const sent = await send(
+          app,
+          'json',
+          Array.from({ length: 40 }, (_, i) => ({ target: `/slow/20?n=${i}` })),
+        );
+        expect(sent.parts.map((part) => part.status)).toEqual(Array(40).fill(200));
+        const plain = await start({ concurrency: 40 });
+        const again = await send(
+          plain,
+          'json',
+          Array.from({ length: 40 }, (_, i) => ({ target: `/slow/20?n=${i}` })),
+        );
+        expect(again.parts).toHaveLength(40);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.filter((line) => line.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    });
+
     it('JSON Lines: Accept: application/jsonl answers each item as it finishes, with its index', async () => {
       const app = await defaultApp();
       const encoded = encodeBatchRequest('json', [
