@@ -249,3 +249,60 @@ describe('createBatchFetch', () => {
     ).toEqual(['GET', 'DELETE', 'PUT']);
   });
 });
+
+describe('createBatchFetch: JSON Lines', () => {
+  it('asks for JSON Lines, and falls back to plain JSON when the server answers it', async () => {
+    const accepts: Array<string | null> = [];
+    const server = fakeServer();
+    // A server that does not stream: it never sees the JSON Lines Accept.
+    const plainOnly = (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      accepts.push(request.headers.get('accept'));
+      const headers = new Headers(request.headers);
+      headers.delete('accept');
+      return server.fetch(new Request(request, { headers }));
+    };
+    const fetch = createBatchFetch({ endpoint: ENDPOINT, fetch: plainOnly, maxBatchSize: 10 });
+    const [a, b] = await Promise.all([fetch('http://api.test/a'), fetch('http://api.test/b')]);
+    expect(accepts).toEqual(['application/jsonl, application/json;q=0.9']);
+    expect(((await a.json()) as { target: string }).target).toBe('/a');
+    expect(((await b.json()) as { target: string }).target).toBe('/b');
+  });
+
+  it('a call without its own Accept carries */* (as fetch would), not the batch one', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = fakeServer({
+      dispatch: async (request) => {
+        seen.push(request.headers.find(([name]) => name.toLowerCase() === 'accept')?.[1]);
+        return { status: 204, headers: [], body: null };
+      },
+    });
+    const fetch = createBatchFetch({ endpoint: ENDPOINT, fetch: server.fetch, maxBatchSize: 10 });
+    await Promise.all([
+      fetch('http://api.test/a'),
+      fetch('http://api.test/b', { headers: { accept: 'text/csv' } }),
+    ]);
+    expect(seen).toEqual(['*/*', 'text/csv']);
+  });
+
+  it('a line for an item twice, or a missing line, fails the calls not yet answered', async () => {
+    const lines = [
+      '{"index":1,"status":200,"headers":{},"body":"b"}',
+      '{"index":1,"status":200,"headers":{},"body":"again"}',
+    ];
+    const fetch = createBatchFetch({
+      endpoint: ENDPOINT,
+      maxBatchSize: 10,
+      fetch: async () =>
+        new Response(`${lines.join('\n')}\n`, { headers: { 'content-type': 'application/jsonl' } }),
+    });
+    const [a, b] = await Promise.allSettled([
+      fetch('http://api.test/a'),
+      fetch('http://api.test/b'),
+    ]);
+    expect(b.status).toBe('fulfilled');
+    expect(a.status).toBe('rejected');
+    expect((a as PromiseRejectedResult).reason).toBeInstanceOf(BatchFetchError);
+    expect((a as PromiseRejectedResult).reason.reason).toBe('mismatch');
+  });
+});

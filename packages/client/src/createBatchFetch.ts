@@ -4,8 +4,10 @@ import {
   DEFAULT_MAX_REQUESTS,
   type DecodedSubResponse,
   decodeBatchResponse,
+  decodeJsonLines,
   encodeBatchRequest,
   type HeaderList,
+  isJsonLinesMediaType,
   type SubRequestInit,
 } from '@batch/core';
 import { BatchFetchError } from './BatchFetchError.js';
@@ -59,6 +61,42 @@ interface Call {
   resolve: (response: Response) => void;
   reject: (error: unknown) => void;
   settled: boolean;
+}
+
+/** JSON Lines first (SPEC §3), plain JSON from servers that do not stream. */
+const JSON_ACCEPT = 'application/jsonl, application/json;q=0.9';
+
+function unparseable(error: unknown, status: number): BatchFetchError {
+  return new BatchFetchError('unparseable', 'the batch response is not a batch', {
+    cause: error,
+    status,
+  });
+}
+
+function mismatch(answered: number, asked: number, status: number): BatchFetchError {
+  return new BatchFetchError('mismatch', `the batch answered ${answered} of ${asked} requests`, {
+    status,
+  });
+}
+
+/** A `ReadableStream` as an async iterable (with a reader: not every runtime iterates streams). */
+async function* readStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let ended = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    // Stopped early (a bad line): let the connection go instead of leaving the body unread.
+    if (!ended) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
 }
 
 /** Status codes a `Response` must have no body for. */
@@ -133,7 +171,6 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
   };
 
   const sendBatch = async (calls: Call[]) => {
-    let parts: DecodedSubResponse[];
     try {
       const encoded = encodeBatchRequest(
         format,
@@ -141,6 +178,9 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
       );
       const headers = new Headers(options.headers);
       headers.set('content-type', encoded.contentType);
+      // SPEC §6: JSON batches ask for JSON Lines, so that each call resolves as its item
+      // finishes; a server that does not speak it answers plain JSON (still accepted).
+      if (format === 'json' && !headers.has('accept')) headers.set('accept', JSON_ACCEPT);
       let response: Response;
       try {
         response = await send(endpoint, {
@@ -153,41 +193,63 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
           cause: error,
         });
       }
-      const bytes = new Uint8Array(await response.arrayBuffer());
       if (!response.ok) {
-        const text = new TextDecoder().decode(bytes.subarray(0, 2048));
+        const text = new TextDecoder().decode(
+          new Uint8Array(await response.arrayBuffer()).subarray(0, 2048),
+        );
         throw new BatchFetchError('status', `batch request answered ${response.status}: ${text}`, {
           status: response.status,
           cause: text,
         });
       }
+      const contentType = response.headers.get('content-type');
+      if (isJsonLinesMediaType(contentType) && response.body !== null) {
+        await resolveLines(calls, response);
+        return;
+      }
+      let parts: DecodedSubResponse[];
       try {
         parts = await decodeBatchResponse({
-          contentType: response.headers.get('content-type'),
-          body: bytes,
+          contentType,
+          body: new Uint8Array(await response.arrayBuffer()),
         });
       } catch (error) {
-        throw new BatchFetchError('unparseable', 'the batch response is not a batch', {
-          cause: error,
-          status: response.status,
-        });
+        throw unparseable(error, response.status);
       }
-      if (parts.length !== calls.length) {
-        throw new BatchFetchError(
-          'mismatch',
-          `the batch answered ${parts.length} of ${calls.length} requests`,
-          {
-            status: response.status,
-          },
-        );
+      if (parts.length !== calls.length)
+        throw mismatch(parts.length, calls.length, response.status);
+      calls.forEach((call, index) => {
+        call.resolve(toResponse(parts[index]!, call.request.url));
+      });
+    } catch (error) {
+      // Calls already answered (JSON Lines) keep their answer; the rest fail.
+      for (const call of calls) call.reject(error);
+    }
+  };
+
+  /** JSON Lines: each call resolves the moment its line arrives, whatever the order. */
+  const resolveLines = async (calls: Call[], response: Response) => {
+    const answered = new Set<number>();
+    try {
+      for await (const part of decodeJsonLines(readStream(response.body!))) {
+        const index = part.index!;
+        if (index >= calls.length || answered.has(index)) {
+          throw new BatchFetchError(
+            'mismatch',
+            `the batch answered item ${index} twice or unasked`,
+            {
+              status: response.status,
+            },
+          );
+        }
+        answered.add(index);
+        calls[index]!.resolve(toResponse(part, calls[index]!.request.url));
       }
     } catch (error) {
-      for (const call of calls) call.reject(error);
-      return;
+      throw error instanceof BatchFetchError ? error : unparseable(error, response.status);
     }
-    calls.forEach((call, index) => {
-      call.resolve(toResponse(parts[index]!, call.request.url));
-    });
+    if (answered.size !== calls.length)
+      throw mismatch(answered.size, calls.length, response.status);
   };
 
   const enqueue = (request: Request): Promise<Response> => {
@@ -268,6 +330,9 @@ async function toInit(request: Request): Promise<SubRequestInit> {
   request.headers.forEach((value, name) => {
     headers.push([name, value]);
   });
+  // What `fetch` sends when the caller names no Accept; without it the call would inherit
+  // the batch request's own (`application/jsonl, …`) on the server.
+  if (!request.headers.has('accept')) headers.push(['accept', '*/*']);
   const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
   return { method: request.method, target: url.pathname + url.search, headers, body };
 }

@@ -16,6 +16,8 @@ import { createBatchFetch } from './index.js';
 interface AppOptions {
   batch?: { maxRequests?: number };
   batchPath?: string;
+  /** Also the conformance routes (`/slow/:ms` among them). */
+  conformance?: boolean;
 }
 
 interface Served {
@@ -339,5 +341,45 @@ describe.each(APPS.map((app) => [app.name, app.start] as const))(
       expect(batched.status).toBe(200);
       expect(await batched.json()).toEqual(await direct.json());
     });
+
+    it('resolves each call as its item finishes (JSON Lines): instant ones long before a slow one', async () => {
+      await api.close();
+      api = await start({ conformance: true });
+      const { fetch, counts } = countingFetch();
+      const batchFetch = createBatchFetch({
+        endpoint: `${api.url}/batch`,
+        maxBatchSize: 10,
+        fetch,
+      });
+      const started = performance.now();
+      const settled: Array<{ name: string; at: number; status: number }> = [];
+      const call = (name: string, path: string) =>
+        batchFetch(`${api.url}${path}`).then(async (response) => {
+          settled.push({ name, at: performance.now() - started, status: response.status });
+          return response.json();
+        });
+      const bodies = await Promise.all([
+        call('slow', '/slow/900'),
+        call('instant 1', '/echo/1'),
+        call('mid 1', '/slow/300'),
+        call('instant 2', '/echo/2'),
+        call('mid 2', '/slow/300?n=2'),
+        call('instant 3', '/echo/3'),
+      ]);
+      expect(counts()).toEqual({ 'POST /batch': 1 });
+      expect(bodies[0]).toEqual({ slept: 900 });
+      expect((bodies[1] as { url: string }).url).toBe('/echo/1');
+      expect(settled.every((entry) => entry.status === 200)).toBe(true);
+      const at = (name: string) => settled.find((entry) => entry.name === name)!.at;
+      const order = settled.map((entry) => entry.name);
+      // The slow one last; the instant ones first, well before it (half its time: generous).
+      expect(order.at(-1)).toBe('slow');
+      expect(order.slice(0, 3).sort()).toEqual(['instant 1', 'instant 2', 'instant 3']);
+      for (const name of ['instant 1', 'instant 2', 'instant 3'])
+        expect(at(name)).toBeLessThan(at('slow') - 450);
+      // The two 300 ms ones together: both after the instant ones, both well before the slow one.
+      expect(order.slice(3, 5).sort()).toEqual(['mid 1', 'mid 2']);
+      expect(Math.abs(at('mid 1') - at('mid 2'))).toBeLessThan(at('slow') - at('mid 1'));
+    }, 20_000);
   },
 );
