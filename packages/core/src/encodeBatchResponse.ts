@@ -130,17 +130,19 @@ function bodyJson(bytes: Uint8Array, contentType: string | undefined): Uint8Arra
 }
 
 /**
- * One sub-response as a JSON object, in chunks: `prefix` is written before it (`,`, or
- * nothing), `suffix` after its closing brace. With `oneLine`, a spliced JSON body has its
- * line breaks turned into spaces (outside strings JSON has no line break that matters, and
- * inside strings it has none at all), so that the object is one line of JSON Lines.
+ * One sub-response as a JSON object, in chunks (one when small): `prefix` is written before
+ * it (`,`, or nothing), `suffix` after its closing brace. With `oneLine`, a spliced JSON body
+ * has its line breaks turned into spaces (outside strings JSON has no line break that
+ * matters, and inside strings it has none at all), so that the object is one line of JSON
+ * Lines.
  */
-async function* jsonItem(
+function jsonItem(
   response: SubResponse,
+  bodyBytes: Uint8Array,
   prefix: string,
   suffix: string,
   oneLine: boolean,
-): AsyncGenerator<Uint8Array> {
+): Uint8Array[] {
   const headers = writableHeaders(response.headers);
   let head = `${prefix}{`;
   if (response.index !== undefined) head += `"index":${response.index},`;
@@ -148,21 +150,20 @@ async function* jsonItem(
   if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
   if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
   head += `,"headers":${headersJson(headers)},`;
-  const body = bodyJson(await bodyBytes(response.body), getHeader(headers, 'content-type'));
-  if (typeof body === 'string') {
-    yield utf8(`${head}${body}}${suffix}`);
-    return;
-  }
+  const body = bodyJson(bodyBytes, getHeader(headers, 'content-type'));
+  if (typeof body === 'string') return [utf8(`${head}${body}}${suffix}`)];
   const spliced = oneLine ? withoutLineBreaks(body) : body;
   const start = utf8(`${head}"body":`);
   const end = utf8(`}${suffix}`);
-  if (spliced.length <= COALESCE_BYTES) {
-    yield concatBytes([start, spliced, end]);
-  } else {
-    yield start;
-    yield spliced;
-    yield end;
-  }
+  return spliced.length <= COALESCE_BYTES
+    ? [concatBytes([start, spliced, end])]
+    : [start, spliced, end];
+}
+
+/** The whole body of a sub-response (read when it streams). */
+function bodyOf(body: SubResponseBody): Uint8Array | Promise<Uint8Array> {
+  if (body === null) return EMPTY_BYTES;
+  return body instanceof Uint8Array ? body : bodyBytes(body);
 }
 
 /** `bytes` (JSON text) with CR and LF turned into spaces; the same array when it has none. */
@@ -178,7 +179,8 @@ async function* encodeJsonResponses(
 ): AsyncGenerator<Uint8Array> {
   let separator = '{"responses":[';
   for await (const response of responses) {
-    yield* jsonItem(response, separator, '', false);
+    const chunks = jsonItem(response, await bodyOf(response.body), separator, '', false);
+    for (const chunk of chunks) yield chunk;
     separator = ',';
   }
   yield utf8(separator === ',' ? ']}' : '{"responses":[]}');
@@ -187,5 +189,8 @@ async function* encodeJsonResponses(
 async function* encodeJsonLines(
   responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
 ): AsyncGenerator<Uint8Array> {
-  for await (const response of responses) yield* jsonItem(response, '', '\n', true);
+  for await (const response of responses) {
+    const chunks = jsonItem(response, await bodyOf(response.body), '', '\n', true);
+    for (const chunk of chunks) yield chunk;
+  }
 }
