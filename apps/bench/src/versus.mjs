@@ -4,7 +4,9 @@
 // @hono/node-server, Koa 3, Express 5), on loopback (0 ms RTT), in two scenarios:
 //   (a) the GET handler answers at once (small JSON);
 //   (b) the GET handler first awaits a 2 ms timer, as a database call would.
-// Then the batch again in (b) with `concurrency` 1, 8, 16, 32 and 50.
+// Then the batch again in (b) with `concurrency` 1, 8, 16, 32 and 50, and as JSON Lines
+// (`Accept: application/jsonl`). And, in both scenarios, writes: a batch of 50 POSTs (each
+// a barrier: run alone, in order) with the default options against `concurrency: 1`.
 //
 //   node --expose-gc src/versus.mjs            (from apps/bench)
 //   pnpm --filter @batch/bench bench versus
@@ -53,10 +55,13 @@ const SHORT = /** @type {Record<Framework, string>} */ ({
   express: 'Express',
 });
 
-const KINDS = /** @type {const} */ (['batch', 'h2', 'concurrent', 'sequential']);
-/** @typedef {typeof KINDS[number]} Kind */
+/** The columns of the per-framework tables. */
+const KINDS = /** @type {const} */ (['batch', 'jsonl', 'h2', 'concurrent', 'sequential']);
+/** `writes`: the batch of 50 POSTs (its own table). @typedef {typeof KINDS[number] | 'writes'} Kind */
 const KIND_LABELS = /** @type {Record<Kind, string>} */ ({
   batch: 'batch (1 POST)',
+  jsonl: 'batch, JSON Lines',
+  writes: 'batch of 50 POSTs',
   h2: 'HTTP/2, 50 streams',
   concurrent: 'HTTP/1.1, 50 concurrent',
   sequential: 'HTTP/1.1, 50 sequential',
@@ -67,6 +72,16 @@ const expected = paths.map((_, i) => JSON.stringify({ id: i + 1, title: `Item ${
 const jsonBatch = encodeBatchRequest(
   'json',
   paths.map((path) => ({ method: 'GET', target: path })),
+);
+/** 50 × `POST /items` with a small JSON body; each answers 201 `{"n":i,"seq":…,"alone":…}`. */
+const writeBatch = encodeBatchRequest(
+  'json',
+  paths.map((_, i) => ({
+    method: 'POST',
+    target: '/items',
+    headers: [['content-type', 'application/json']],
+    body: JSON.stringify({ n: i, title: `New item ${i}` }),
+  })),
 );
 
 // --- Header ----------------------------------------------------------------------------------
@@ -200,9 +215,10 @@ function countingAgent(maxSockets) {
  * @param {string} method
  * @param {string} path
  * @param {{ contentType: string, body: Uint8Array }} [payload]
+ * @param {string} [accept]
  * @returns {Promise<{ status: number, contentType: string | undefined, body: Buffer }>}
  */
-function send(agent, port, method, path, payload) {
+function send(agent, port, method, path, payload, accept) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -211,7 +227,9 @@ function send(agent, port, method, path, payload) {
         port,
         method,
         path,
-        headers: payload ? { 'content-type': payload.contentType } : undefined,
+        headers: payload
+          ? { 'content-type': payload.contentType, ...(accept ? { accept } : {}) }
+          : undefined,
       },
       (res) => {
         /** @type {Buffer[]} */
@@ -319,6 +337,114 @@ function batchVariant(server, label, concurrency) {
       });
       check(responses.length === ITEMS, `${label} ${name}: ${responses.length} responses`);
       for (let i = 0; i < ITEMS; i++) checkItem(responses[i], i, `${label} ${name}`);
+    },
+  };
+}
+
+/**
+ * The 50-GET batch with `Accept: application/jsonl`: answered as JSON Lines, one line per
+ * item in completion order. One iteration ends when the whole body has been read; every
+ * line is parsed and every index 0..49 must appear once, with its item's answer.
+ * @param {Server} server
+ * @param {string} label
+ * @returns {Variant}
+ */
+function jsonLinesVariant(server, label) {
+  const { agent, opened } = countingAgent(1);
+  const name = 'batch, JSON Lines';
+  return {
+    name,
+    kind: 'jsonl',
+    concurrency: undefined,
+    connections: opened,
+    run: async () => {
+      const answer = await send(
+        agent,
+        server.port,
+        'POST',
+        '/batch',
+        jsonBatch,
+        'application/jsonl',
+      );
+      check(answer.status === 200, `${label} ${name}: status ${answer.status} ${answer.body}`);
+      check(
+        /^application\/jsonl\b/.test(answer.contentType ?? ''),
+        `${label} ${name}: Content-Type ${answer.contentType}`,
+      );
+      const seen = new Uint8Array(ITEMS);
+      let lines = 0;
+      for (const line of answer.body.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        lines++;
+        /** @type {any} */
+        let item;
+        try {
+          item = JSON.parse(line);
+        } catch {
+          check(false, `${label} ${name}: line ${lines} is not JSON: ${line}`);
+        }
+        const index = item?.index;
+        check(
+          Number.isInteger(index) && index >= 0 && index < ITEMS && seen[index] === 0,
+          `${label} ${name}: line ${lines}: index ${index} out of range or seen twice`,
+        );
+        seen[index] = 1;
+        check(
+          item.status === 200 && JSON.stringify(item.body) === expected[index],
+          `${label} ${name}: item ${index}: status ${item.status}, body ${JSON.stringify(item.body)}`,
+        );
+      }
+      check(lines === ITEMS, `${label} ${name}: ${lines} lines`);
+    },
+  };
+}
+
+/**
+ * The batch of 50 POSTs, on `/batch` (default options) or `/batch-c<concurrency>`. Every
+ * item must answer 201 with its own `n`; and each must have run alone (`alone`), in request
+ * order (`seq` rising with the index): writes are barriers.
+ * @param {Server} server
+ * @param {string} label
+ * @param {number | undefined} concurrency
+ * @returns {Variant}
+ */
+function writesVariant(server, label, concurrency) {
+  const { agent, opened } = countingAgent(1);
+  const path = concurrency === undefined ? '/batch' : `/batch-c${concurrency}`;
+  const name = `batch of ${ITEMS} POSTs${concurrency === undefined ? '' : `, concurrency ${concurrency}`}`;
+  return {
+    name,
+    kind: 'writes',
+    concurrency,
+    connections: opened,
+    run: async () => {
+      const answer = await send(agent, server.port, 'POST', path, writeBatch);
+      check(answer.status === 200, `${label} ${name}: status ${answer.status} ${answer.body}`);
+      const responses = await decodeBatchResponse({
+        contentType: answer.contentType,
+        body: answer.body,
+      });
+      check(responses.length === ITEMS, `${label} ${name}: ${responses.length} responses`);
+      let seq = 0;
+      for (let i = 0; i < ITEMS; i++) {
+        const text = Buffer.from(responses[i].body).toString();
+        /** @type {any} */
+        let body;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        check(
+          responses[i].status === 201 && body?.n === i,
+          `${label} ${name}: item ${i}: status ${responses[i].status}, body ${text}`,
+        );
+        check(
+          body.alone === true && body.seq > seq,
+          `${label} ${name}: item ${i} ran ${body.alone ? '' : 'beside another POST, '}as POST #${body.seq} after #${seq}: writes out of order`,
+        );
+        seq = body.seq;
+      }
     },
   };
 }
@@ -491,8 +617,9 @@ const skipped = new Map();
  */
 async function runScenario(framework, scenario) {
   const delayMs = scenario === 'a' ? 0 : DELAY_MS;
+  // (b): the GET batch on every /batch-c<N>; both: the writes on /batch-c1.
   const extra = scenario === 'b' ? CONCURRENCIES : [];
-  const server = await startServer(framework, delayMs, extra);
+  const server = await startServer(framework, delayMs, extra.includes(1) ? extra : [1, ...extra]);
   const label = `${SHORT[framework]} (${scenario})`;
   /** @type {import('node:http2').ClientHttp2Session | undefined} */
   let session;
@@ -507,7 +634,9 @@ async function runScenario(framework, scenario) {
     }
     variants.push(concurrentVariant(server, label), sequentialVariant(server, label));
     if (server.batch) {
+      if (scenario === 'b') variants.push(jsonLinesVariant(server, label));
       for (const concurrency of extra) variants.push(batchVariant(server, label, concurrency));
+      variants.push(writesVariant(server, label, undefined), writesVariant(server, label, 1));
     }
     const started = performance.now();
     await measureAll(framework, scenario, server, variants);
@@ -565,7 +694,9 @@ for (const framework of FRAMEWORKS) {
     ...KINDS.map((kind) => {
       const r = find(framework, scenario, kind);
       if (r !== undefined) return cell(r);
-      return kind === 'batch' ? 'not built' : '–';
+      return (kind === 'batch' || (kind === 'jsonl' && scenario === 'b')) && skipped.has(framework)
+        ? 'not built'
+        : '–';
     }),
   ];
   printTable(
@@ -623,6 +754,17 @@ for (const framework of FRAMEWORKS) {
         return base === undefined ? '–' : formatX(batch[metric] / base[metric]);
       });
     ratioRows.push([SHORT[framework], `(${scenario}) p50`, ...cells('p50')]);
+    const lines = find(framework, scenario, 'jsonl');
+    if (lines !== undefined) {
+      ratioRows.push([
+        SHORT[framework],
+        `(${scenario}) p50, JSON Lines`,
+        .../** @type {const} */ (['h2', 'concurrent', 'sequential']).map((kind) => {
+          const base = find(framework, scenario, kind);
+          return base === undefined ? '–' : formatX(lines.p50 / base.p50);
+        }),
+      ]);
+    }
     if (scenario === 'a')
       ratioRows.push([SHORT[framework], `(${scenario}) server CPU`, ...cells('serverCpu')]);
   }
@@ -637,6 +779,45 @@ printTable(
     { header: '÷ HTTP/1.1 sequential' },
   ],
   ratioRows,
+);
+
+// Writes: the batch of 50 POSTs with the default options against `concurrency: 1`.
+/** The writes goal: default-options p50 ≤ this × the concurrency-1 p50. */
+const WRITES_MAX = 1.1;
+/** @type {string[][]} */
+const writeRows = [];
+for (const framework of FRAMEWORKS) {
+  for (const scenario of /** @type {const} */ (['a', 'b'])) {
+    const byDefault = find(framework, scenario, 'writes');
+    const one = find(framework, scenario, 'writes', 1);
+    if (byDefault === undefined || one === undefined) {
+      const why = skipped.get(framework) ?? 'not measured';
+      writeRows.push([SHORT[framework], `(${scenario})`, why, why, '–', '–', '–']);
+      continue;
+    }
+    writeRows.push([
+      SHORT[framework],
+      `(${scenario})`,
+      `${formatMs(byDefault.p50)} / ${formatMs(byDefault.p90)}`,
+      `${formatMs(one.p50)} / ${formatMs(one.p90)}`,
+      formatX(byDefault.p50 / one.p50),
+      `${formatUs(byDefault.serverCpu)} / ${formatUs(one.serverCpu)}`,
+      `${byDefault.iterations} / ${one.iterations}`,
+    ]);
+  }
+}
+printTable(
+  `writes keep their order: one batch of ${ITEMS} × POST /items (small JSON body; 201 at once in (a), after a ${DELAY_MS} ms await in (b)), default options vs { concurrency: 1 } (strictly one after another: what the engine did before); every item checked to have run alone and in order`,
+  [
+    { header: 'framework', align: 'left' },
+    { header: 'scenario', align: 'left' },
+    { header: 'default p50 / p90 ms' },
+    { header: 'concurrency 1 p50 / p90 ms' },
+    { header: 'p50 ÷ concurrency 1' },
+    { header: 'server CPU µs/item default / c1' },
+    { header: 'n default / c1' },
+  ],
+  writeRows,
 );
 
 /**
@@ -686,6 +867,22 @@ for (const goal of goals) {
   console.log(
     `  ${(goal.info ? `(${verdict})` : verdict).padEnd(10)}${what}: ${shown} = ${formatX(ratio)}${goal.info ? ' [info]' : ''}`,
   );
+}
+
+for (const framework of FRAMEWORKS) {
+  for (const scenario of /** @type {const} */ (['a', 'b'])) {
+    const byDefault = find(framework, scenario, 'writes');
+    const one = find(framework, scenario, 'writes', 1);
+    const what = `${SHORT[framework]} (${scenario}) ${ITEMS}-POST batch p50 ≤ ${WRITES_MAX}× the concurrency-1 batch (writes not slower than before)`;
+    if (byDefault === undefined || one === undefined) {
+      console.log(`  SKIP      ${what}: ${skipped.get(framework) ?? 'not measured'}`);
+      continue;
+    }
+    const ratio = byDefault.p50 / one.p50;
+    console.log(
+      `  ${(ratio <= WRITES_MAX ? 'MET' : 'MISSED').padEnd(10)}${what}: ${formatMs(byDefault.p50)} ms vs ${formatMs(one.p50)} ms = ${formatX(ratio)}`,
+    );
+  }
 }
 
 if (notes.length > 0) {

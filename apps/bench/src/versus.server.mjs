@@ -3,9 +3,16 @@
 //
 //   node src/versus.server.mjs <hono | koa | express> <delay ms> [concurrency,…]
 //
-// A minimal app per framework with one route, `GET /items/:id`, answering the small JSON
-// `{"id":<id>,"title":"Item <id>"}`; with a delay > 0 the handler first awaits a timer of
-// that many ms, as a database call would. The batch routes are mounted with the adapter:
+// A minimal app per framework with three routes:
+//   GET  /items/:id  answers the small JSON `{"id":<id>,"title":"Item <id>"}`;
+//   POST /items      reads a small JSON body `{"n":<n>,…}` and answers 201
+//                    `{"n":<n>,"seq":<s>,"alone":<bool>}`: `seq` counts the POSTs this process
+//                    has started (so a batch's POSTs show the order they ran in), `alone` is
+//                    false when another POST was running at any point while this one ran;
+//   GET  /slow/:ms   awaits a timer of that many ms, then answers `{"slept":<ms>}` (for
+//                    src/client.mjs).
+// With a delay > 0 the GET /items and POST /items handlers first await a timer of that many
+// ms, as a database call would. The batch routes are mounted with the adapter:
 // `/batch` with the default `BatchOptions`, and `/batch-c<N>` with `{ concurrency: N }` for
 // each N of the third argument.
 //
@@ -42,6 +49,40 @@ const concurrencies = (process.argv[4] ?? '')
 const item = (id) => ({ id, title: `Item ${id}` });
 /** The simulated database call. */
 const wait = () => new Promise((resolve) => setTimeout(resolve, delayMs));
+/** @param {number} ms */
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POSTs started so far, and running now. */
+let postsStarted = 0;
+let postsRunning = 0;
+/**
+ * The POST /items handler's work, whatever the framework: `readBody` reads and parses the
+ * JSON body. Answers what the route sends with 201.
+ * @param {() => Promise<any>} readBody
+ */
+async function createItem(readBody) {
+  const seq = ++postsStarted;
+  let alone = ++postsRunning === 1;
+  try {
+    const body = await readBody();
+    if (delayMs > 0) await wait();
+    alone &&= postsRunning === 1;
+    return { n: body.n, seq, alone };
+  } finally {
+    postsRunning--;
+  }
+}
+
+/**
+ * A Node request's body, parsed as JSON (Koa has no body parser here).
+ * @param {import('node:http').IncomingMessage} req
+ */
+async function readJson(req) {
+  /** @type {Buffer[]} */
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
 
 /** The batch routes: path and options. @type {{ path: string, options: object }[]} */
 const batchRoutes = [
@@ -98,6 +139,12 @@ switch (framework) {
         return c.json(item(Number(c.req.param('id'))));
       });
     } else app.get('/items/:id', (c) => c.json(item(Number(c.req.param('id')))));
+    app.post('/items', async (c) => c.json(await createItem(() => c.req.json()), 201));
+    app.get('/slow/:ms', async (c) => {
+      const ms = Number(c.req.param('ms'));
+      await pause(ms);
+      return c.json({ slept: ms });
+    });
     const adapter = await loadAdapter('@batch/hono');
     if (adapter.module) {
       for (const route of batchRoutes)
@@ -135,6 +182,15 @@ switch (framework) {
         ctx.body = item(Number(ctx.params.id));
       });
     }
+    router.post('/items', async (ctx) => {
+      ctx.body = await createItem(() => readJson(ctx.req));
+      ctx.status = 201;
+    });
+    router.get('/slow/:ms', async (ctx) => {
+      const ms = Number(ctx.params.ms);
+      await pause(ms);
+      ctx.body = { slept: ms };
+    });
     const adapter = await loadAdapter('@batch/koa');
     if (adapter.module) {
       for (const route of batchRoutes) {
@@ -158,6 +214,14 @@ switch (framework) {
         res.json(item(Number(req.params.id)));
       });
     }
+    app.post('/items', express.json(), async (req, res) => {
+      res.status(201).json(await createItem(async () => req.body));
+    });
+    app.get('/slow/:ms', async (req, res) => {
+      const ms = Number(req.params.ms);
+      await pause(ms);
+      res.json({ slept: ms });
+    });
     const adapter = await loadAdapter('@batch/express');
     if (adapter.module) {
       for (const route of batchRoutes)
