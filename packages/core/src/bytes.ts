@@ -1,5 +1,5 @@
 /** Byte helpers shared by the codecs. No `node:` imports: these run in browsers too. */
-import { native } from './nativeBytes.js';
+import { native, nativeUtf8Length } from './nativeBytes.js';
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
@@ -9,6 +9,22 @@ const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: tru
 
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
+}
+
+/**
+ * `prefix` (UTF-8), then `bytes`, then `suffix` (ASCII), in one new array: one allocation
+ * where encoding each part and joining them would take three.
+ */
+export function joinText(prefix: string, bytes: Uint8Array, suffix: string): Uint8Array {
+  if (native === undefined || nativeUtf8Length === undefined) {
+    return concatBytes([utf8(prefix), bytes, utf8(suffix)]);
+  }
+  const head = nativeUtf8Length(prefix);
+  const out = new Uint8Array(head + bytes.length + suffix.length);
+  native.utf8Write.call(out, prefix, 0, head);
+  out.set(bytes, head);
+  native.latin1Write.call(out, suffix, head + bytes.length, suffix.length);
+  return out;
 }
 
 /** Decodes UTF-8, replacing invalid sequences with U+FFFD. */

@@ -9,7 +9,13 @@ import { applyHeaderPolicy, compileInheritPolicy } from './headerPolicy.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import type { BodyInput } from './readBody.js';
-import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
+import {
+  baseOfBatchPath,
+  comparablePath,
+  mayBeSamePath,
+  pathOfTarget,
+  resolveTarget,
+} from './resolveTarget.js';
 import type { BatchFormat, DecodedBatch, HeaderList, SubRequest, SubResponse } from './types.js';
 import { type DiscardLimits, planUnreadBody, trackBody, type UnreadBody } from './unreadBody.js';
 
@@ -282,7 +288,7 @@ function planBatch(
   return decoded.items.map((item, index) => {
     const target = resolveTarget(item.target, base);
     const path = pathOfTarget(target);
-    if (comparablePath(path) === batchRoute) {
+    if (mayBeSamePath(path, batchRoute) && comparablePath(path) === batchRoute) {
       throw itemError(
         decoded.format,
         index,

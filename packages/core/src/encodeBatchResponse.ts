@@ -1,4 +1,12 @@
-import { concatBytes, EMPTY_BYTES, fromUtf8Strict, latin1, toBase64, utf8 } from './bytes.js';
+import {
+  concatBytes,
+  EMPTY_BYTES,
+  fromUtf8Strict,
+  joinText,
+  latin1,
+  toBase64,
+  utf8,
+} from './bytes.js';
 import { isJsonMediaType, isTextMediaType, JSON_LINES_CONTENT_TYPE } from './contentType.js';
 import { canonicalHeaderName, getHeader } from './headerNames.js';
 import { isJsonText } from './isJsonText.js';
@@ -81,8 +89,25 @@ async function* encodeMultipartResponses(
   yield latin1(`${first ? '' : '\r\n'}--${boundary}--\r\n`);
 }
 
-/** `{"Content-Type":"…","Set-Cookie":["a","b"]}` with canonical names, repeated headers as arrays. */
+/**
+ * `{"Content-Type":"…","Set-Cookie":["a","b"]}` with canonical names, repeated headers as
+ * arrays. Names are tokens (`writableHeaders` dropped the others), so they need no escaping.
+ */
 function headersJson(headers: HeaderList): string {
+  const names: string[] = [];
+  let out = '{';
+  for (const [name, value] of headers) {
+    const canonical = canonicalHeaderName(name);
+    if (names.includes(canonical)) return groupedHeadersJson(headers);
+    names.push(canonical);
+    if (out.length > 1) out += ',';
+    out += `"${canonical}":${JSON.stringify(value)}`;
+  }
+  return `${out}}`;
+}
+
+/** `headersJson` when a name repeats: its values become one array, in order. */
+function groupedHeadersJson(headers: HeaderList): string {
   const grouped = new Map<string, string[]>();
   for (const [name, value] of headers) {
     const canonical = canonicalHeaderName(name);
@@ -93,7 +118,7 @@ function headersJson(headers: HeaderList): string {
   let out = '{';
   for (const [name, values] of grouped) {
     if (out.length > 1) out += ',';
-    out += `${JSON.stringify(name)}:${JSON.stringify(values.length === 1 ? values[0] : values)}`;
+    out += `"${name}":${JSON.stringify(values.length === 1 ? values[0] : values)}`;
   }
   return `${out}}`;
 }
@@ -153,11 +178,8 @@ function jsonItem(
   const body = bodyJson(bodyBytes, getHeader(headers, 'content-type'));
   if (typeof body === 'string') return [utf8(`${head}${body}}${suffix}`)];
   const spliced = oneLine ? withoutLineBreaks(body) : body;
-  const start = utf8(`${head}"body":`);
-  const end = utf8(`}${suffix}`);
-  return spliced.length <= COALESCE_BYTES
-    ? [concatBytes([start, spliced, end])]
-    : [start, spliced, end];
+  if (spliced.length <= COALESCE_BYTES) return [joinText(`${head}"body":`, spliced, `}${suffix}`)];
+  return [utf8(`${head}"body":`), spliced, utf8(`}${suffix}`)];
 }
 
 /** The whole body of a sub-response (read when it streams). */

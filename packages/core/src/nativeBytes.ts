@@ -8,6 +8,7 @@ interface NativeBufferMethods {
   indexOf(this: Uint8Array, value: number | Uint8Array, byteOffset: number): number;
   latin1Slice(this: Uint8Array, start: number, end: number): string;
   latin1Write(this: Uint8Array, text: string, offset: number, length: number): number;
+  utf8Write(this: Uint8Array, text: string, offset: number, length: number): number;
 }
 
 function detect(): NativeBufferMethods | undefined {
@@ -16,20 +17,25 @@ function detect(): NativeBufferMethods | undefined {
   if (
     typeof proto?.indexOf !== 'function' ||
     typeof proto.latin1Slice !== 'function' ||
-    typeof proto.latin1Write !== 'function'
+    typeof proto.latin1Write !== 'function' ||
+    typeof proto.utf8Write !== 'function'
   ) {
     return undefined;
   }
   try {
     const sample = Uint8Array.of(0x61, 0x0a, 0x62, 0xe9);
     const out = new Uint8Array(2);
+    const wide = new Uint8Array(2);
     const methods = proto as NativeBufferMethods;
     if (
       methods.indexOf.call(sample, 0x0a, 0) === 1 &&
       methods.indexOf.call(sample, Uint8Array.of(0x62, 0xe9), 0) === 2 &&
       methods.latin1Slice.call(sample, 1, 4) === '\nb\u00e9' &&
       methods.latin1Write.call(out, '\u00e9a', 0, 2) === 2 &&
-      out[0] === 0xe9
+      out[0] === 0xe9 &&
+      methods.utf8Write.call(wide, '\u00e9', 0, 2) === 2 &&
+      wide[0] === 0xc3 &&
+      wide[1] === 0xa9
     ) {
       return methods;
     }
@@ -40,3 +46,16 @@ function detect(): NativeBufferMethods | undefined {
 }
 
 export const native: NativeBufferMethods | undefined = detect();
+
+/** Node's `Buffer.byteLength(text, 'utf8')` when present. */
+export const nativeUtf8Length: ((text: string) => number) | undefined = (() => {
+  const byteLength = (globalThis as { Buffer?: { byteLength?: unknown } }).Buffer?.byteLength;
+  if (native === undefined || typeof byteLength !== 'function') return undefined;
+  const bound = (text: string) =>
+    (byteLength as (text: string, encoding: string) => number)(text, 'utf8');
+  try {
+    return bound('\u00e9\u{1f600}') === 6 ? bound : undefined;
+  } catch {
+    return undefined;
+  }
+})();

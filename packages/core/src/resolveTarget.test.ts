@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
+import {
+  baseOfBatchPath,
+  comparablePath,
+  mayBeSamePath,
+  pathOfTarget,
+  resolveTarget,
+} from './resolveTarget.js';
+import { FC_SEED } from './testing.js';
 
 describe('baseOfBatchPath', () => {
   it.each([
@@ -125,4 +132,35 @@ describe('comparablePath (the nesting guard)', () => {
   it('keeps reserved percent-escapes: /a%2Fbatch is not /a/batch', () => {
     expect(comparablePath('/a%2Fbatch')).not.toBe(comparablePath('/a/batch'));
   });
+
+  it('mayBeSamePath never rules out a spelling of the route (property)', () => {
+    const segment = fc.constantFrom(
+      'batch',
+      'BATCH',
+      'Batch',
+      'v1',
+      '.',
+      '..',
+      '',
+      'x',
+      '%62atch',
+      'odata',
+      '$batch',
+      'b%61tch',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(segment, { maxLength: 5 }),
+        fc.constantFrom('/batch', '/v1/batch', '/odata/$batch', '/'),
+        (segments, routePath) => {
+          const path = `/${segments.join('/')}`;
+          const route = comparablePath(routePath);
+          if (!mayBeSamePath(path, route)) expect(comparablePath(path)).not.toBe(route);
+        },
+      ),
+      { numRuns: 2000, seed: FC_SEED },
+    );
+    expect(mayBeSamePath('/articles/1', '/batch')).toBe(false);
+    expect(mayBeSamePath('/v1/BATCH/', '/v1/batch')).toBe(true);
+  }, 30_000);
 });

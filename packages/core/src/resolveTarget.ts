@@ -59,3 +59,24 @@ export function comparablePath(path: string): string {
   }
   return `/${segments.join('/')}`.toLowerCase();
 }
+
+/**
+ * A cheap test before `comparablePath`: false when `path` cannot be the route whose
+ * comparable form is `route`. Without `%` and `.` segments, normalising only drops empty
+ * segments and lowers case, so the last segments must already match (case aside).
+ */
+export function mayBeSamePath(path: string, route: string): boolean {
+  if (path.includes('%') || path.includes('/.')) return true;
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  const last = route.slice(route.lastIndexOf('/') + 1);
+  if (end === 0) return last.length === 0;
+  const start = path.lastIndexOf('/', end - 1) + 1;
+  if (end - start !== last.length) return false;
+  for (let i = 0; i < last.length; i++) {
+    let c = path.charCodeAt(start + i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== last.charCodeAt(i)) return false;
+  }
+  return true;
+}
