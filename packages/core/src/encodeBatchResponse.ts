@@ -174,12 +174,21 @@ function jsonItem(
   head += `"status":${checkStatus(response.status)}`;
   if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
   if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
-  head += `,"headers":${headersJson(headers)},`;
+  head += `,"headers":${headersJson(headers)}`;
+  // SPEC §3: no `body` member at all for HEAD, 204 and 304 (clients build a `Response`
+  // from it, and a null-body status with a body throws).
+  if (hasNoBody(response)) return [utf8(`${head}}${suffix}`)];
+  head += ',';
   const body = bodyJson(bodyBytes, getHeader(headers, 'content-type'));
   if (typeof body === 'string') return [utf8(`${head}${body}}${suffix}`)];
   const spliced = oneLine ? withoutLineBreaks(body) : body;
   if (spliced.length <= COALESCE_BYTES) return [joinText(`${head}"body":`, spliced, `}${suffix}`)];
   return [utf8(`${head}"body":`), spliced, utf8(`}${suffix}`)];
+}
+
+/** HEAD answers, `204 No Content` and `304 Not Modified` have no body. */
+function hasNoBody(response: SubResponse): boolean {
+  return response.status === 204 || response.status === 304 || response.requestMethod === 'HEAD';
 }
 
 /** The whole body of a sub-response (read when it streams). */

@@ -139,6 +139,7 @@ export async function* executeBatch(
     if (item.request.id !== undefined) answered.id = item.request.id;
     if (item.request.contentId !== undefined) answered.contentId = item.request.contentId;
     if (!inOrder) answered.index = index;
+    if (item.request.method === 'HEAD') answered.requestMethod = 'HEAD';
     return answered;
   };
 

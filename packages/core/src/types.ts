@@ -54,6 +54,11 @@ export interface SubResponse {
   path?: string;
   /** JSON Lines (answers in completion order): the item's 0-based position in the batch. */
   index?: number;
+  /**
+   * The method of the request this answers (set by the engine). The JSON format writes no
+   * `body` member for a `HEAD` answer, nor for `204` and `304` (SPEC §3).
+   */
+  requestMethod?: string;
 }
 
 /** A decoded sub-response on the client side: the body is always bytes. */

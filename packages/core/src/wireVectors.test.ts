@@ -1897,11 +1897,14 @@ describe('SPEC §3 response', () => {
       // A HEAD answer: headers of a JSON body, no body.
       response({
         status: 200,
+        requestMethod: 'HEAD',
         headers: [
           ['Content-Type', 'application/json'],
           ['Content-Length', '42'],
         ],
       }),
+      // An empty 200 that is not a HEAD answer: an empty body.
+      response({ status: 200, headers: [] }),
       response({
         status: 200,
         headers: [['Content-Type', 'application/json']],
@@ -1939,13 +1942,11 @@ describe('SPEC §3 response', () => {
           body: 'iVBORw0KGgo=',
           bodyEncoding: 'base64',
         },
-        { status: 204, headers: {}, body: '' },
-        { status: 304, headers: { ETag: '"v1"' }, body: '' },
-        {
-          status: 200,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': '42' },
-          body: '',
-        },
+        // SPEC §3: no body member at all for 204, 304 and HEAD.
+        { status: 204, headers: {} },
+        { status: 304, headers: { ETag: '"v1"' } },
+        { status: 200, headers: { 'Content-Type': 'application/json', 'Content-Length': '42' } },
+        { status: 200, headers: {}, body: '' },
         { status: 200, headers: { 'Content-Type': 'application/json' }, body: [1, 2] },
       ],
     });

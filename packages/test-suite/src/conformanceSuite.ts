@@ -214,6 +214,13 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
         expect(header(redirect, 'location')).toEqual(['/echo']);
         expect(decoder.decode(stream!.body)).toBe('abc');
         expect(sent.parts[8]?.status).toBe(200);
+        if (format === 'json') {
+          // SPEC §3: no body member at all for HEAD, 204 and 304 (the Graph SDK builds a
+          // Response from it); the others keep theirs.
+          const items = JSON.parse(sent.text).responses as Array<Record<string, unknown>>;
+          expect([3, 4, 5].map((i) => 'body' in items[i]!)).toEqual([false, false, false]);
+          expect([0, 1, 2, 7].map((i) => 'body' in items[i]!)).toEqual([true, true, true, true]);
+        }
       });
 
       it("answers a throwing route with the app's error handler; the batch stays 200", async () => {
