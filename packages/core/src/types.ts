@@ -26,8 +26,14 @@ export interface SubRequest {
   id?: string;
   /** Multipart format: the part's `Content-ID` exactly as sent (`<item1>`, `item1`, …). */
   contentId?: string;
-  /** JSON format: ids of earlier items that must finish (successfully) first. */
+  /** JSON format: ids of earlier items (or names of earlier atomicity groups) that must finish (successfully) first. */
   dependsOn?: string[];
+  /**
+   * The atomicity group the item belongs to (SPEC §4 "Atomicity groups"): JSON
+   * `atomicityGroup`, or a multipart change set (named by the decoder, e.g. `changeset-1`).
+   * The items of one group are adjacent.
+   */
+  atomicityGroup?: string;
 }
 
 /** A decoded batch request. */
@@ -59,6 +65,17 @@ export interface SubResponse {
    * `body` member for a `HEAD` answer, nor for `204` and `304` (SPEC §3).
    */
   requestMethod?: string;
+  /**
+   * The atomicity group of the request this answers: echoed in JSON answers; in multipart
+   * answers, adjacent answers of one group are written as one nested change-set part.
+   */
+  atomicityGroup?: string;
+  /**
+   * Multipart change sets: the whole group failed and this is the answer of the request
+   * that failed — written alone, as one `application/http` part in place of the change
+   * set (SPEC §2). The engine yields no other answer for that group.
+   */
+  failedGroup?: boolean;
 }
 
 /** A decoded sub-response on the client side: the body is always bytes. */
