@@ -3,20 +3,16 @@ import { EMPTY_BYTES, utf8 } from './bytes.js';
 import { acceptsJsonLines } from './contentType.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
 import { encodeBatchResponse } from './encodeBatchResponse.js';
-import { executeBatch, type PlannedItem } from './executeBatch.js';
-import { equalsLower, getHeader } from './headerNames.js';
-import { applyHeaderPolicy, compileInheritPolicy } from './headerPolicy.js';
+import { executeBatch } from './executeBatch.js';
+import { getHeader } from './headerNames.js';
+import { compileInheritPolicy } from './headerPolicy.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
+import { isBatchRoute, planBatch } from './planBatch.js';
 import type { BodyInput } from './readBody.js';
-import {
-  baseOfBatchPath,
-  comparablePath,
-  mayBeSamePath,
-  pathOfTarget,
-  resolveTarget,
-} from './resolveTarget.js';
-import type { BatchFormat, DecodedBatch, HeaderList, SubRequest, SubResponse } from './types.js';
+import { referencedTarget } from './references.js';
+import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
+import type { BatchFormat, HeaderList, SubRequest, SubResponse } from './types.js';
 import { type DiscardLimits, planUnreadBody, trackBody, type UnreadBody } from './unreadBody.js';
 
 /** What a dispatcher learns besides the sub-request itself. */
@@ -178,15 +174,16 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         { contentType: getHeader(input.headers, 'content-type'), body: body.body, host, formats },
         limits,
       );
-      const items = planBatch(
-        decoded,
-        batchPath,
+      const base =
         options.basePath === undefined
           ? baseOfBatchPath(batchPath)
-          : normaliseBase(options.basePath),
-        input.headers,
-        resolved,
-      );
+          : normaliseBase(options.basePath);
+      const items = planBatch(decoded, {
+        batchPath,
+        base,
+        outerHeaders: input.headers,
+        inherits: resolved.inherits,
+      });
       const batch: BatchRequestInfo = {
         method: input.method,
         path: input.path,
@@ -209,6 +206,18 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
           deadlineMs: resolved.deadlineMs,
           signal: input.signal,
           onItem: resolved.onItem,
+          transaction: options.transaction,
+          collapseFailedGroups: decoded.format === 'multipart',
+          resolveReference: (location, referenced, rest) => {
+            const target = referencedTarget(location, referenced, rest, host ?? 'localhost');
+            if (target === undefined)
+              return { error: 'the Location of the request it refers to is on another origin' };
+            const resolvedTarget = resolveTarget(target, base);
+            const path = pathOfTarget(resolvedTarget);
+            return isBatchRoute(path, comparablePath(batchPath))
+              ? { error: 'the reference leads to the batch route' }
+              : { target: resolvedTarget, path };
+          },
         }),
         { jsonLines },
       );
@@ -266,64 +275,6 @@ function normaliseBase(base: string): string {
   const trimmed = base.replace(/\/+$/, '');
   if (trimmed === '') return '/';
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
-}
-
-/** An error of the batch item named the way its format names items. */
-function itemError(format: BatchFormat, index: number, member: string, detail: string): BatchError {
-  return format === 'json'
-    ? BatchError.pointer('invalid_batch', `/requests/${index}/${member}`, detail)
-    : BatchError.part('invalid_batch', index + 1, detail);
-}
-
-/** Resolves targets and headers, applies the nesting guard, maps `dependsOn` to indexes. */
-function planBatch(
-  decoded: DecodedBatch,
-  batchPath: string,
-  base: string,
-  outerHeaders: HeaderList,
-  options: ResolvedOptions,
-): PlannedItem[] {
-  const batchRoute = comparablePath(batchPath);
-  const indexOfId = new Map<string, number>();
-  return decoded.items.map((item, index) => {
-    const target = resolveTarget(item.target, base);
-    const path = pathOfTarget(target);
-    if (mayBeSamePath(path, batchRoute) && comparablePath(path) === batchRoute) {
-      throw itemError(
-        decoded.format,
-        index,
-        'path',
-        'a batch cannot contain a request to the batch route',
-      );
-    }
-    if (item.id !== undefined) indexOfId.set(item.id, index);
-    const request: SubRequest = {
-      method: item.method,
-      target,
-      headers: withContentLength(
-        applyHeaderPolicy(item.headers, outerHeaders, options.inherits),
-        item.body,
-      ),
-      body: item.body,
-    };
-    if (item.id !== undefined) request.id = item.id;
-    if (item.contentId !== undefined) request.contentId = item.contentId;
-    return {
-      request,
-      path,
-      dependsOn: item.dependsOn?.map((id) => indexOfId.get(id)!),
-    };
-  });
-}
-
-/**
- * The headers with one `Content-Length` that is the body's true length (none for an empty
- * body): servers and body parsers decide from it whether there is a body to read.
- */
-function withContentLength(headers: HeaderList, body: Uint8Array): HeaderList {
-  const out = headers.filter(([name]) => !equalsLower(name, 'content-length'));
-  if (body.length > 0) out.push(['content-length', String(body.length)]);
-  return out;
 }
 
 function errorOutput(error: unknown): BatchOutput {

@@ -1,15 +1,10 @@
-import type { BatchItemInfo } from './options.js';
+import { getHeader } from './headerNames.js';
+import type { AtomicityGroupInfo, BatchItemInfo } from './options.js';
+import type { ItemGroup, PlannedItem } from './planBatch.js';
 import { problemResponse } from './problems.js';
 import type { HeaderList, SubRequest, SubResponse } from './types.js';
 
-/** One item ready to run: its dispatch request and what its response must echo. */
-export interface PlannedItem {
-  request: SubRequest;
-  /** The resolved path, without query: echoed as `path` in JSON responses. */
-  path: string;
-  /** Indexes of the items this one waits for (all earlier). */
-  dependsOn: number[] | undefined;
-}
+export type { PlannedItem } from './planBatch.js';
 
 /** What the executor needs besides the items. */
 export interface ExecuteOptions {
@@ -33,7 +28,31 @@ export interface ExecuteOptions {
    * @default 'request'
    */
   order?: 'request' | 'completion';
+  /** Runs an atomicity group inside the application's transaction (`BatchOptions.transaction`). */
+  transaction?:
+    | ((run: () => Promise<void>, group: AtomicityGroupInfo) => Promise<void>)
+    | undefined;
+  /**
+   * A failed group with a transaction is answered by the failed item alone, marked
+   * `failedGroup` (multipart change sets, SPEC §2); otherwise every item is answered (JSON).
+   * @default false
+   */
+  collapseFailedGroups?: boolean;
+  /**
+   * The target a reference stands for, from the referenced item's `Location` (SPEC §4):
+   * `{ target, path }`, or the reason it cannot be followed.
+   */
+  resolveReference?: (
+    location: string,
+    referencedTarget: string,
+    rest: string,
+  ) => { target: string; path: string } | { error: string };
 }
+
+/** The answer of an item skipped in the output (the other items of a failed change set). */
+const SKIPPED: SubResponse = { status: 0, headers: [], body: null };
+
+class GroupFailed extends Error {}
 
 class DeadlineExceeded extends Error {}
 class ItemTimedOut extends Error {}
@@ -67,8 +86,11 @@ export async function* executeBatch(
   const concurrency = sequential ? 1 : options.concurrency;
   const maxInFlight = 2 * concurrency;
   const inOrder = (options.order ?? 'request') === 'request';
+  // An atomicity group runs as one unit, alone (SPEC §4), whatever its methods.
   const barrier = (index: number) =>
-    sequential || (options.parallel === 'reads' && !SAFE_METHODS.has(items[index]!.request.method));
+    sequential ||
+    items[index]!.group !== undefined ||
+    (options.parallel === 'reads' && !SAFE_METHODS.has(items[index]!.request.method));
 
   const batch = new AbortController();
   const stopBatch = () => batch.abort(options.signal?.reason);
@@ -102,29 +124,28 @@ export async function* executeBatch(
 
   let stopped = false;
 
+  // What each item's answer said as soon as it was made (a group's items are finished only
+  // when the whole group is): references and dependencies inside a group read these.
+  const outcomeStatus: Array<number | undefined> = new Array(count);
+  const outcomeLocation: Array<string | undefined> = new Array(count);
+  const dispatchedTarget: Array<string | undefined> = new Array(count);
+  const dispatchedPath: Array<string | undefined> = new Array(count);
+  const durations = new Float64Array(count);
+  const ran = new Uint8Array(count);
+
   const answer = (
     index: number,
     response: SubResponse,
     started: number,
-    ran: boolean,
+    didRun: boolean,
   ): SubResponse => {
     const item = items[index]!;
-    const durationMs = ran ? now() - started : 0;
+    const durationMs = didRun ? now() - started : 0;
     if (stopOnError && response.status >= 400) stopped = true;
-    if (onItem !== undefined) {
-      try {
-        onItem({
-          index,
-          method: item.request.method,
-          path: item.path,
-          status: response.status,
-          durationMs,
-          ran,
-        });
-      } catch {
-        // A failing hook must not fail the batch.
-      }
-    }
+    durations[index] = durationMs;
+    ran[index] = didRun ? 1 : 0;
+    outcomeStatus[index] = response.status;
+    outcomeLocation[index] = getHeader(response.headers, 'location');
     const headers: HeaderList = [
       ...response.headers,
       ['Server-Timing', `batch;dur=${durationMs.toFixed(3)}`],
@@ -133,14 +154,34 @@ export async function* executeBatch(
       status: response.status,
       headers,
       body: response.body,
-      path: item.path,
+      path: dispatchedPath[index] ?? item.path,
     };
     if (response.statusText !== undefined) answered.statusText = response.statusText;
     if (item.request.id !== undefined) answered.id = item.request.id;
     if (item.request.contentId !== undefined) answered.contentId = item.request.contentId;
+    if (item.request.atomicityGroup !== undefined)
+      answered.atomicityGroup = item.request.atomicityGroup;
     if (!inOrder) answered.index = index;
     if (item.request.method === 'HEAD') answered.requestMethod = 'HEAD';
     return answered;
+  };
+
+  /** Tells `onItem` an item's final answer (once per item). */
+  const notify = (index: number, status: number) => {
+    if (onItem === undefined) return;
+    const item = items[index]!;
+    try {
+      onItem({
+        index,
+        method: item.request.method,
+        path: dispatchedPath[index] ?? item.path,
+        status,
+        durationMs: durations[index]!,
+        ran: ran[index] === 1,
+      });
+    } catch {
+      // A failing hook must not fail the batch.
+    }
   };
 
   const unrun = (index: number, response: SubResponse) => answer(index, response, 0, false);
@@ -148,7 +189,7 @@ export async function* executeBatch(
   /** The answer of an item that must not run (a failed dependency, a stop, an abort), or undefined. */
   const refusal = (index: number): SubResponse | undefined => {
     for (const dependency of items[index]!.dependsOn ?? []) {
-      const status = statuses[dependency]!;
+      const status = statuses[dependency] ?? outcomeStatus[dependency]!;
       if (status >= 400) {
         return unrun(
           index,
@@ -172,6 +213,15 @@ export async function* executeBatch(
 
   const runOne = async (index: number): Promise<SubResponse> => {
     const item = items[index]!;
+    let request = item.request;
+    if (item.reference !== undefined) {
+      const resolved = followReference(index);
+      if ('error' in resolved)
+        return unrun(index, problemResponse(424, 'failed-dependency', resolved.error));
+      request = { ...request, target: resolved.target };
+      dispatchedPath[index] = resolved.path;
+    }
+    dispatchedTarget[index] = request.target;
     const started = now();
     let signal = batch.signal;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -184,7 +234,7 @@ export async function* executeBatch(
     }
     let response: SubResponse;
     try {
-      const dispatched = options.run(item.request, index, signal);
+      const dispatched = options.run(request, index, signal);
       response = abortable
         ? await untilAborted(
             dispatched,
@@ -206,6 +256,83 @@ export async function* executeBatch(
     return answer(index, response, started, true);
   };
 
+  /** The target of item `index`'s reference, from the referenced item's `Location`. */
+  const followReference = (index: number): { target: string; path: string } | { error: string } => {
+    const { index: referenced, rest } = items[index]!.reference!;
+    const status = outcomeStatus[referenced];
+    const location = outcomeLocation[referenced];
+    if (status === undefined || status >= 400)
+      return { error: `request ${referenced} it refers to failed with ${status}` };
+    if (location === undefined || options.resolveReference === undefined)
+      return { error: `request ${referenced} it refers to answered no Location` };
+    return options.resolveReference(location, dispatchedTarget[referenced] ?? '/', rest);
+  };
+
+  /**
+   * Runs an atomicity group (SPEC §4): its items in order, inside the application's
+   * transaction when there is a hook, stopping at the first failure (status >= 400 or a
+   * throw), which rejects `run` so that the transaction rolls back. Finishes every item of
+   * the group together, once the transaction is over.
+   */
+  const runGroup = async (group: ItemGroup): Promise<void> => {
+    const answers: SubResponse[] = [];
+    let failed = -1;
+    const run = async () => {
+      for (let index = group.start; index < group.end; index++) {
+        const response = refusal(index) ?? (await runOne(index));
+        answers.push(response);
+        if (response.status >= 400) {
+          failed = index;
+          throw new GroupFailed(`request ${index} of atomicity group "${group.name}" failed`);
+        }
+      }
+    };
+    const hook = options.transaction;
+    let broken: string | undefined;
+    try {
+      if (hook === undefined) await run();
+      else await hook(run, { name: group.name, size: group.end - group.start });
+      if (failed === -1 && answers.length < group.end - group.start)
+        broken = 'the transaction hook did not run the group';
+    } catch (error) {
+      if (failed === -1 || !(error instanceof GroupFailed)) broken = 'the transaction failed';
+    }
+    if (broken !== undefined && failed === -1) {
+      // The transaction itself failed (commit, or a hook that threw): nothing is known done.
+      failed = group.start;
+      answers[0] = unrun(group.start, problemResponse(500, 'transaction-failed', broken));
+    }
+    const rolledBack = hook !== undefined;
+    const collapse = rolledBack && options.collapseFailedGroups === true && failed !== -1;
+    for (let index = group.start; index < group.end; index++) {
+      let response = answers[index - group.start];
+      if (failed !== -1 && index !== failed) {
+        if (index > failed || response === undefined)
+          response = unrun(
+            index,
+            problemResponse(
+              424,
+              'atomicity-group',
+              `not run: request ${failed} of its atomicity group failed`,
+            ),
+          );
+        else if (rolledBack)
+          response = answer(
+            index,
+            problemResponse(
+              424,
+              'atomicity-group',
+              `rolled back: request ${failed} of its atomicity group failed`,
+            ),
+            now(),
+            true,
+          );
+      }
+      if (collapse && index === failed) response = { ...response!, failedGroup: true };
+      finish(index, collapse && index !== failed ? SKIPPED : response!);
+    }
+  };
+
   // The schedule. `statuses[i]` is set when item i is done; `done` is the length of the
   // prefix of items all done; `firstUnstarted` the first item not yet started.
   const statuses: Array<number | undefined> = new Array(count);
@@ -222,7 +349,8 @@ export async function* executeBatch(
   let wake: (() => void) | undefined;
 
   const finish = (index: number, response: SubResponse) => {
-    statuses[index] = response.status;
+    statuses[index] = response === SKIPPED ? outcomeStatus[index]! : response.status;
+    notify(index, statuses[index]!);
     if (index === runningBarrier) runningBarrier = -1;
     while (done < count && statuses[done] !== undefined) done++;
     if (inOrder) held[index] = response;
@@ -254,6 +382,19 @@ export async function* executeBatch(
         // lets the reads after it by.
         if (barrier(index)) break;
         continue;
+      }
+      const group = items[index]!.group;
+      if (group !== undefined) {
+        // A group starts at its first item (it is a barrier: everything before is done).
+        for (let i = group.start; i < group.end; i++) started[i] = 1;
+        inFlight += group.end - group.start;
+        running++;
+        runningBarrier = group.end - 1;
+        void runGroup(group).then(() => {
+          running--;
+          pump();
+        });
+        break;
       }
       started[index] = 1;
       if (index === firstUnstarted) firstUnstarted++;
@@ -312,7 +453,8 @@ export async function* executeBatch(
       written++;
       inFlight--;
       pump();
-      yield response;
+      // The other items of a failed change set: answered by the failed one alone.
+      if (response !== SKIPPED) yield response;
     }
   } finally {
     closed = true;

@@ -15,6 +15,14 @@ export interface BatchItemInfo {
   ran: boolean;
 }
 
+/** The atomicity group a transaction hook is asked to run. */
+export interface AtomicityGroupInfo {
+  /** JSON `atomicityGroup`, or the decoder's name of a multipart change set. */
+  name: string;
+  /** How many items the group holds. */
+  size: number;
+}
+
 /**
  * The options every batch endpoint takes, whatever the framework. Each field is resolved
  * on its own: giving one never resets the others' defaults.
@@ -95,6 +103,24 @@ export interface BatchOptions extends BatchLimits {
    * @default 1048576 (1 MiB)
    */
   maxDiscardBytes?: number;
+  /**
+   * Runs an atomicity group (a multipart change set, or JSON items sharing an
+   * `atomicityGroup`) inside the application's own database transaction (SPEC §4). The
+   * engine calls it once per group with `run`, which runs the group's items in order and
+   * rejects when one fails (status >= 400, or a throw): let that rejection through your
+   * transaction helper, so that it rolls back; when `run` resolves, commit. The data layer
+   * must see the transaction inside every sub-request `run` dispatches — with
+   * `AsyncLocalStorage`, for example, which the in-process dispatch carries along.
+   *
+   * ```ts
+   * transaction: (run) => db.transaction(run) // rolls back when run() rejects
+   * ```
+   *
+   * Without it a group still runs in order and stops at its first failure, but what already
+   * ran stays done.
+   * @default undefined (no transaction)
+   */
+  transaction?: (run: () => Promise<void>, group: AtomicityGroupInfo) => Promise<void>;
   /**
    * Most milliseconds spent reading and dropping the rest of a refused body; past it the
    * connection is closed, so that a client that keeps sending cannot hold it.
