@@ -2,11 +2,14 @@ import { BatchError } from './BatchError.js';
 import {
   concatBytes,
   EMPTY_BYTES,
+  fromLatin1,
   indexOfByte,
   indexOfBytes,
   latin1,
   plainBytes,
 } from './bytes.js';
+import { type PartLocation, partError } from './partError.js';
+import { changeSetBoundary } from './partHeaders.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -18,10 +21,15 @@ const MAX_DELIMITER_PADDING = 256;
 
 /** One body part of a multipart stream. */
 export interface MultipartPart {
-  /** 1-based part number. */
+  /** 1-based part number (for a part inside a change set: the change set's part number). */
   number: number;
   /** The part's bytes: everything between its delimiter line and the next delimiter. */
   bytes: Uint8Array;
+  /**
+   * Set for a part inside a change set (option `changeSets`): `ordinal` is the change set's
+   * 1-based rank among the body's change sets, `part` the part's 1-based position in it.
+   */
+  changeSet?: { ordinal: number; part: number };
 }
 
 export interface MultipartScannerOptions {
@@ -36,28 +44,33 @@ export interface MultipartScannerOptions {
    * `BODY_LINE_BREAK_SLACK` bytes of line breaks that may follow a `Content-Length` body.
    */
   maxBodyBytes: number;
+  /**
+   * Read a part whose `Content-Type` is `multipart/mixed; boundary=…` as a change set (SPEC
+   * §2): its inner parts are given one by one, as they complete, in place of the part, each
+   * with `changeSet` set. Every limit holds for them as for any part (`maxParts` counts them,
+   * not the change set). A change set inside a change set, a change set with no part, and
+   * one without its closing delimiter are `400`s naming the part.
+   * @default false
+   */
+  changeSets?: boolean | undefined;
 }
 
 /** Line breaks allowed after a body whose `Content-Length` is exactly the limit. */
 export const BODY_LINE_BREAK_SLACK = 4;
 
 /** The error for a part whose head passes `maxHeadBytes` (the same wherever it is found). */
-export function headTooLarge(part: number, maxHeadBytes: number): BatchError {
-  return BatchError.part(
-    'part_headers_too_large',
-    part,
-    `headers are larger than ${maxHeadBytes} bytes`,
-  );
+export function headTooLarge(part: PartLocation, maxHeadBytes: number): BatchError {
+  return partError('part_headers_too_large', part, `headers are larger than ${maxHeadBytes} bytes`);
 }
 
 /** Throws when `bodyBytes` (everything after the head) passes the body limit. */
 export function checkBodySize(
-  part: number,
+  part: PartLocation,
   bodyBytes: number,
   limits: Pick<MultipartScannerOptions, 'maxBodyBytes'>,
 ): void {
   if (bodyBytes > limits.maxBodyBytes + BODY_LINE_BREAK_SLACK) {
-    throw BatchError.part(
+    throw partError(
       'item_body_too_large',
       part,
       `body is larger than ${limits.maxBodyBytes} bytes`,
@@ -69,16 +82,40 @@ enum State {
   Preamble = 0,
   Part = 1,
   Done = 2,
+  Failed = 3,
+}
+
+/** What the open part is. */
+enum Kind {
+  /** Its part headers have not ended yet (only while change sets are looked for). */
+  Unknown = 0,
+  /** A message part: its bytes are kept until it ends. */
+  Message = 1,
+  /** A change set: its bytes go to a nested scanner as they arrive, and are not kept. */
+  ChangeSet = 2,
+}
+
+/** Counts shared by a scanner and the scanners of its change sets. */
+interface Budget {
+  /** Parts started that are not change sets: what `maxParts` limits. */
+  parts: number;
+  changeSets: number;
 }
 
 /**
  * A push parser for `multipart/*` bodies (RFC 2046), liberal in what it accepts: bare LF
  * or CRLF line breaks, a preamble and an epilogue, white space after a delimiter, a
  * close delimiter with no line break after it. Feed it chunks split anywhere; it gives
- * the same parts for every split. Memory held between chunks is the current part only.
+ * the same parts for every split. Memory held between chunks is the current part only
+ * (for a change set: the current part of the change set).
  *
  * Delimiters are found with the engine's native `indexOf` on line feeds: a delimiter
  * always starts right after one (or at the very start of the body).
+ *
+ * Errors are given in part order: when a chunk completes some parts and then runs into an
+ * error, `push` returns those parts and the error is thrown by `throwIfFailed()`, and by
+ * every later `push` or `end`. A reader that checks each part it gets, then calls
+ * `throwIfFailed()`, so reports the first problem of the body whatever its chunking.
  */
 export class MultipartScanner {
   readonly #delimiter: Uint8Array;
@@ -92,11 +129,19 @@ export class MultipartScanner {
   #searchFrom = -1;
   readonly #options: MultipartScannerOptions;
   #state: State = State.Preamble;
+  #error: BatchError | undefined;
   /** True where a delimiter may start without a line break before it: the body's start, and a part's. */
   #atLineStart = true;
   #carry: Uint8Array = EMPTY_BYTES;
+  /** Parts started, this one included (the part number). */
   #parts = 0;
+  #budget: Budget = { parts: 0, changeSets: 0 };
+  /** For the scanner of a change set: the change set's part number and ordinal. */
+  #within: { number: number; ordinal: number } | undefined;
+  /** The parts completed by the current `push`. */
+  #out: MultipartPart[] = [];
   // The part being read.
+  #kind: Kind = Kind.Message;
   #slices: Uint8Array[] = [];
   /** Slices of the open part already scanned for the end of its head. */
   #scannedSlices = 0;
@@ -105,11 +150,30 @@ export class MultipartScanner {
   #headPhase = 0;
   #lineLength = 0;
   #lineFirst = 0;
+  /** The line being read while the part headers have not ended (`Kind.Unknown`). */
+  #detectLength = 0;
+  #detectFirst = 0;
+  /** A part header line seen so far is (or may be) `Content-Type: multipart/…`. */
+  #maybeChangeSet = false;
+  /** The scanner of the open change set (`Kind.ChangeSet`). */
+  #changeSet: MultipartScanner | undefined;
 
   constructor(options: MultipartScannerOptions) {
     this.#options = options;
     this.#delimiter = latin1(`--${options.boundary}`);
     this.#lfDelimiter = latin1(`\n--${options.boundary}`);
+  }
+
+  /** The scanner of a change set: it shares its parent's budget and names its parts `N.k`. */
+  static #forChangeSet(
+    parent: MultipartScanner,
+    boundary: string,
+    within: { number: number; ordinal: number },
+  ): MultipartScanner {
+    const scanner = new MultipartScanner({ ...parent.#options, boundary, changeSets: false });
+    scanner.#budget = parent.#budget;
+    scanner.#within = within;
+    return scanner;
   }
 
   /** True once the close delimiter was read. */
@@ -123,14 +187,30 @@ export class MultipartScanner {
    * reading; a completed part is checked by its reader (`headEnd` does the same count).
    */
   push(chunk: Uint8Array): MultipartPart[] {
+    this.throwIfFailed();
     const out: MultipartPart[] = [];
     if (this.#state === State.Done || chunk.length === 0) return out;
     const bytes = plainBytes(chunk);
     const buf = this.#carry.length === 0 ? bytes : concatBytes([this.#carry, bytes]);
     this.#carry = EMPTY_BYTES;
-    this.#scan(buf, out);
-    if (this.#state === State.Part) this.#checkOpenPart();
+    this.#out = out;
+    try {
+      this.#scan(buf, out);
+      if (this.#state === State.Part) this.#checkOpenPart();
+    } catch (error) {
+      if (!(error instanceof BatchError)) throw error;
+      this.#error = error;
+      this.#state = State.Failed;
+      this.#slices = [];
+      this.#changeSet = undefined;
+    }
+    this.#out = [];
     return out;
+  }
+
+  /** Throws the error that stopped the scan, if one did (see the class comment). */
+  throwIfFailed(): void {
+    if (this.#error !== undefined) throw this.#error;
   }
 
   #scan(buf: Uint8Array, out: MultipartPart[]): void {
@@ -184,7 +264,10 @@ export class MultipartScanner {
         continue;
       }
       this.#keep(buf, pos, contentEnd);
-      if (this.#state === State.Part) out.push(this.#finishPart());
+      if (this.#state === State.Part) {
+        const part = this.#finishPart();
+        if (part !== undefined) out.push(part);
+      }
       if (line === LineEnd.Close) {
         this.#state = State.Done;
         return;
@@ -198,14 +281,24 @@ export class MultipartScanner {
 
   /** Ends the input; throws when the close delimiter never came. */
   end(): void {
-    if (this.#state !== State.Done) {
-      throw new BatchError(
-        'invalid_batch',
-        this.#parts === 0
-          ? 'multipart body has no delimiter line for its boundary'
-          : 'multipart body ends without its closing delimiter',
-      );
-    }
+    this.throwIfFailed();
+    if (this.#state === State.Done) return;
+    const what = this.#within === undefined ? 'multipart body' : 'change set';
+    const detail =
+      this.#parts === 0
+        ? `${what} has no delimiter line for its boundary`
+        : `${what} ends without its closing delimiter`;
+    throw this.#within === undefined
+      ? new BatchError('invalid_batch', detail)
+      : partError('invalid_batch', this.#within.number, detail);
+  }
+
+  /** Where the open part is, for errors. */
+  #location(): PartLocation {
+    const within = this.#within;
+    return within === undefined
+      ? this.#parts
+      : { number: within.number, changeSet: { ordinal: within.ordinal, part: this.#parts } };
   }
 
   /** Index of the first `\n--boundary` at or after `pos`, or -1. */
@@ -245,14 +338,17 @@ export class MultipartScanner {
   }
 
   #startPart(): void {
-    if (this.#parts >= this.#options.maxParts) {
+    if (this.#budget.parts >= this.#options.maxParts) {
       throw new BatchError(
         'too_many_requests_in_batch',
         `batch holds more than ${this.#options.maxParts} requests`,
       );
     }
+    this.#budget.parts++;
     this.#parts++;
     this.#state = State.Part;
+    this.#kind =
+      this.#options.changeSets === true || this.#within !== undefined ? Kind.Unknown : Kind.Message;
     this.#slices = [];
     this.#partLength = 0;
     this.#scannedSlices = 0;
@@ -260,23 +356,146 @@ export class MultipartScanner {
     this.#headPhase = 0;
     this.#lineLength = 0;
     this.#lineFirst = 0;
+    this.#detectLength = 0;
+    this.#detectFirst = 0;
+    this.#maybeChangeSet = false;
   }
 
-  #finishPart(): MultipartPart {
+  /** The part just ended; `undefined` for a change set (its parts were given already). */
+  #finishPart(): MultipartPart | undefined {
+    if (this.#kind === Kind.ChangeSet) {
+      const changeSet = this.#changeSet!;
+      this.#changeSet = undefined;
+      changeSet.end();
+      if (changeSet.#parts === 0) {
+        throw partError('invalid_batch', this.#parts, 'change set holds no request');
+      }
+      return undefined;
+    }
     const bytes = concatBytes(this.#slices, this.#partLength);
     this.#slices = [];
-    return { number: this.#parts, bytes };
+    const within = this.#within;
+    return within === undefined
+      ? { number: this.#parts, bytes }
+      : { number: within.number, bytes, changeSet: { ordinal: within.ordinal, part: this.#parts } };
   }
 
   /** Adds `buf[start, end)` to the current part (preamble bytes are dropped). */
   #keep(buf: Uint8Array, start: number, end: number): void {
     if (end <= start || this.#state !== State.Part) return;
+    if (this.#kind === Kind.ChangeSet) {
+      this.#feedChangeSet(buf.subarray(start, end));
+      return;
+    }
     this.#slices.push(buf.subarray(start, end));
+    const offset = this.#partLength;
     this.#partLength += end - start;
+    if (this.#kind === Kind.Unknown) this.#findPartHeadersEnd(buf, start, end, offset);
+  }
+
+  /**
+   * Looks in `buf[start, end)` (at `offset` in the part) for the blank line that ends the
+   * part headers (blank: empty, or a lone CR); once found, decides what the part is.
+   */
+  #findPartHeadersEnd(buf: Uint8Array, start: number, end: number, offset: number): void {
+    let lineLength = this.#detectLength;
+    let first = this.#detectFirst;
+    let i = start;
+    while (i < end) {
+      // A line `Content-Type: multipart/…` (or one that may be, cut by the range's end).
+      if (lineLength === 0 && (buf[i]! | 0x20) === 0x63 && namesMultipart(buf, i, end))
+        this.#maybeChangeSet = true;
+      // Part header lines are short: a plain loop beats a native search here.
+      let lf = i;
+      while (lf < end && buf[lf] !== LF) lf++;
+      if (lf === end) {
+        if (lineLength === 0) first = buf[i]!;
+        lineLength += end - i;
+        break;
+      }
+      if (lineLength === 0 && lf > i) first = buf[i]!;
+      const length = lineLength + (lf - i);
+      if (length === 0 || (length === 1 && first === CR)) {
+        this.#decide(offset + (lf - start) + 1);
+        return;
+      }
+      lineLength = 0;
+      i = lf + 1;
+    }
+    this.#detectLength = lineLength;
+    this.#detectFirst = first;
+  }
+
+  /** The part headers end at `headersEnd`: the part is a change set or a message part. */
+  #decide(headersEnd: number): void {
+    const slices = this.#slices;
+    const first = slices[0]!;
+    const head = first.length >= headersEnd ? first : concatBytes(slices, this.#partLength);
+    const boundary = this.#maybeChangeSet
+      ? changeSetBoundary(fromLatin1(head, 0, headersEnd), this.#location())
+      : undefined;
+    if (boundary === undefined) {
+      this.#kind = Kind.Message;
+      return;
+    }
+    // A change set's own part headers are its head: they are held to the same limit.
+    if (headersEnd > this.#options.maxHeadBytes)
+      throw headTooLarge(this.#location(), this.#options.maxHeadBytes);
+    if (this.#within !== undefined) {
+      throw partError(
+        'invalid_batch',
+        this.#location(),
+        'a change set cannot contain another change set (change sets are one level deep)',
+      );
+    }
+    this.#kind = Kind.ChangeSet;
+    // The change set's part is not a request: its parts are, and each counts on its own.
+    this.#budget.parts--;
+    this.#budget.changeSets++;
+    this.#changeSet = MultipartScanner.#forChangeSet(this, boundary, {
+      number: this.#parts,
+      ordinal: this.#budget.changeSets,
+    });
+    this.#slices = [];
+    this.#partLength = 0;
+    let skip = headersEnd;
+    for (const slice of slices) {
+      if (skip >= slice.length) {
+        skip -= slice.length;
+        continue;
+      }
+      this.#feedChangeSet(skip === 0 ? slice : slice.subarray(skip));
+      skip = 0;
+    }
+  }
+
+  /** Gives bytes of the open change set to its scanner, and its completed parts to `push`. */
+  #feedChangeSet(bytes: Uint8Array): void {
+    const changeSet = this.#changeSet!;
+    for (const part of changeSet.push(bytes)) this.#out.push(part);
+    try {
+      changeSet.throwIfFailed();
+    } catch (error) {
+      // An error of the change set's framing that names no part is about the change set.
+      if (
+        error instanceof BatchError &&
+        error.code === 'invalid_batch' &&
+        error.errors.length === 0
+      )
+        throw partError('invalid_batch', this.#parts, `change set: ${error.message}`);
+      throw error;
+    }
   }
 
   /** Scans the open part's new slices for the end of its head, and checks both limits. */
   #checkOpenPart(): void {
+    if (this.#kind === Kind.ChangeSet) return; // its scanner checked its own open part
+    if (this.#kind === Kind.Unknown) {
+      // The part headers alone are already more than a head may hold.
+      if (this.#partLength > this.#options.maxHeadBytes)
+        throw headTooLarge(this.#location(), this.#options.maxHeadBytes);
+      return;
+    }
     const slices = this.#slices;
     let offset = this.#partLength;
     for (let i = slices.length - 1; i >= this.#scannedSlices; i--) offset -= slices[i]!.length;
@@ -287,7 +506,7 @@ export class MultipartScanner {
     }
     this.#scannedSlices = slices.length;
     if (this.#headEnd !== -1)
-      checkBodySize(this.#parts, this.#partLength - this.#headEnd, this.#options);
+      checkBodySize(this.#location(), this.#partLength - this.#headEnd, this.#options);
   }
 
   /**
@@ -320,11 +539,40 @@ export class MultipartScanner {
         lineLength++;
       }
     }
-    if (offset + slice.length > maxHeadBytes) throw headTooLarge(this.#parts, maxHeadBytes);
+    if (offset + slice.length > maxHeadBytes) throw headTooLarge(this.#location(), maxHeadBytes);
     this.#lineLength = lineLength;
     this.#lineFirst = lineFirst;
     this.#headPhase = phase;
   }
+}
+
+const CONTENT_TYPE = latin1('content-type:');
+const MULTIPART = latin1('multipart/');
+
+/**
+ * A quick look, without making a string, at whether the line at `at` is
+ * `Content-Type: multipart/…` (any case) — or may be, when `end` cuts it short: only then
+ * are the part headers read as a change set's.
+ */
+function namesMultipart(buf: Uint8Array, at: number, end: number): boolean {
+  const typeAt = at + CONTENT_TYPE.length;
+  if (typeAt > end) return equalsLowerAt(buf, at, end, CONTENT_TYPE);
+  if (!equalsLowerAt(buf, at, typeAt, CONTENT_TYPE)) return false;
+  let i = typeAt;
+  while (i < end && (buf[i] === SP || buf[i] === HT)) i++;
+  return equalsLowerAt(buf, i, Math.min(end, i + MULTIPART.length), MULTIPART);
+}
+
+/**
+ * True when `bytes[at, end)` is a prefix of `lower` in any ASCII case (`lower`: lower-case
+ * letters and symbols).
+ */
+function equalsLowerAt(bytes: Uint8Array, at: number, end: number, lower: Uint8Array): boolean {
+  for (let i = 0; at + i < end && i < lower.length; i++) {
+    const c = bytes[at + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower[i]) return false;
+  }
+  return true;
 }
 
 /** Bytes of the body sampled to pick the delimiter byte to search for. */

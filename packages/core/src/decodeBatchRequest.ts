@@ -83,11 +83,14 @@ async function decodeMultipartRequest(
     boundary,
     maxParts: limits.maxRequests,
     ...partLimits,
+    changeSets: true,
   });
   const context = { host: input.host, ...partLimits };
   const items: SubRequest[] = [];
   for await (const chunk of limitedChunks(input.body, limits.maxBodyBytes)) {
     for (const part of scanner.push(chunk)) items.push(parseRequestPart(part, context));
+    // Parts first, then what stopped the scan: the first problem of the body is the one told.
+    scanner.throwIfFailed();
     // After the close delimiter only the epilogue remains: still counted, never kept.
   }
   scanner.end();

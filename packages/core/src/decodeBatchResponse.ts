@@ -22,6 +22,11 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
  * Decodes a batch response (client side) into its sub-responses, in request order: a
  * multipart, JSON or JSON Lines (`application/jsonl`) body. Throws a `BatchError` when the
  * body is not a batch response.
+ *
+ * A multipart change-set part (SPEC §2) gives its answers in place, one per inner part, each
+ * with `atomicityGroup` `changeset-N` (the N-th change set of the body); a change set that
+ * failed is answered by one plain part, which has none. JSON answers carry the
+ * `atomicityGroup` member the server echoed.
  */
 export async function decodeBatchResponse(
   input: BatchResponseInput,
@@ -48,11 +53,15 @@ async function decodeMultipartResponse(input: BatchResponseInput): Promise<Decod
     boundary,
     maxParts: UNLIMITED,
     ...limits,
+    changeSets: true,
   });
   const out: DecodedSubResponse[] = [];
   const body = input.body instanceof Uint8Array ? [input.body] : input.body;
-  for await (const chunk of body)
+  for await (const chunk of body) {
+    // A change set's answers come one by one, each with its `atomicityGroup`.
     for (const part of scanner.push(chunk)) out.push(parseResponsePart(part, limits));
+    scanner.throwIfFailed();
+  }
   scanner.end();
   return out;
 }
@@ -120,6 +129,7 @@ function readResponseItem(item: unknown, at: string): DecodedSubResponse {
     body: readBody(item, headers, at),
   };
   if (typeof item.id === 'string') response.id = item.id;
+  if (typeof item.atomicityGroup === 'string') response.atomicityGroup = item.atomicityGroup;
   if (typeof item.path === 'string') response.path = item.path;
   if (item.index !== undefined) {
     if (typeof item.index !== 'number' || !Number.isInteger(item.index) || item.index < 0)

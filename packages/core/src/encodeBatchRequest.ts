@@ -1,7 +1,7 @@
 import { concatBytes, EMPTY_BYTES, fromUtf8Strict, latin1, toBase64, utf8 } from './bytes.js';
 import { isJsonMediaType, isTextMediaType } from './contentType.js';
 import { getHeader, isToken, isValidHeaderValue } from './headerNames.js';
-import { createBoundary } from './multipartBoundary.js';
+import { changeSetBoundaryFor, createBoundary } from './multipartBoundary.js';
 import { validateTarget } from './target.js';
 import type { BatchFormat, HeaderList } from './types.js';
 
@@ -18,19 +18,53 @@ export interface SubRequestInit {
   id?: string;
   /** Multipart format: the part's `Content-ID`, written as given. */
   contentId?: string;
-  /** JSON format: ids of earlier requests this one waits for. */
+  /** JSON format: ids of earlier requests (or names of earlier atomicity groups) this one waits for. */
   dependsOn?: string[];
+  /**
+   * The atomicity group (SPEC §4) the request belongs to; the requests of a group must be
+   * adjacent (a `TypeError` otherwise). JSON: the `atomicityGroup` member. Multipart: a
+   * group is one change set (a nested `multipart/mixed` part; the name itself is not sent,
+   * and the server names it by position) — give each request a `contentId` (or `id`) to
+   * reference it with `$<id>` in a later request's target.
+   */
+  atomicityGroup?: string;
 }
 
 export interface EncodeBatchRequestOptions {
   /** Multipart boundary to use. @default `batch_` and a random token */
   boundary?: string;
+  /**
+   * Multipart: the boundary of every change-set part. It must not begin with `boundary`,
+   * nor `boundary` with it (a `TypeError` otherwise).
+   * @default `changeset_` and a random token, fresh for each change set
+   */
+  changeSetBoundary?: string;
 }
 
 /** An encoded batch request body and the `Content-Type` to send it with. */
 export interface EncodedBatchRequest {
   contentType: string;
   body: Uint8Array;
+}
+
+/** Throws unless the requests of each atomicity group are adjacent, and names are non-empty. */
+function checkGroups(requests: readonly SubRequestInit[]): void {
+  const closed = new Set<string>();
+  let open: string | undefined;
+  requests.forEach((request, index) => {
+    const group = request.atomicityGroup;
+    if (group !== undefined && (typeof group !== 'string' || group === '')) {
+      throw new TypeError(`request ${index}: atomicityGroup must be a non-empty string`);
+    }
+    if (group === open) return;
+    if (open !== undefined) closed.add(open);
+    if (group !== undefined && closed.has(group)) {
+      throw new TypeError(
+        `request ${index}: the requests of atomicity group "${group}" must be adjacent`,
+      );
+    }
+    open = group;
+  });
 }
 
 function checkRequest(
@@ -60,6 +94,7 @@ export function encodeBatchRequest(
   requests: readonly SubRequestInit[],
   options: EncodeBatchRequestOptions = {},
 ): EncodedBatchRequest {
+  checkGroups(requests);
   return format === 'json'
     ? encodeJsonRequest(requests)
     : encodeMultipartRequest(requests, options);
@@ -71,10 +106,23 @@ function encodeMultipartRequest(
 ): EncodedBatchRequest {
   const boundary = options.boundary ?? createBoundary();
   const chunks: Uint8Array[] = [];
+  /** The open change set: its group and boundary. */
+  let group: string | undefined;
+  let inner = '';
   requests.forEach((request, index) => {
     const { method, body } = checkRequest(request, index);
     const headers = request.headers ?? [];
-    let head = `--${boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n`;
+    let head = '';
+    if (group !== undefined && request.atomicityGroup !== group) {
+      head += `--${inner}--\r\n`;
+      group = undefined;
+    }
+    if (request.atomicityGroup !== undefined && request.atomicityGroup !== group) {
+      group = request.atomicityGroup;
+      inner = changeSetBoundaryFor(boundary, options.changeSetBoundary);
+      head += `--${boundary}\r\nContent-Type: multipart/mixed; boundary=${inner}\r\n\r\n`;
+    }
+    head += `--${group === undefined ? boundary : inner}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n`;
     const contentId =
       request.contentId ?? (request.id === undefined ? undefined : `<${request.id}>`);
     if (contentId !== undefined) {
@@ -89,7 +137,7 @@ function encodeMultipartRequest(
     if (body.length > 0) head += `Content-Length: ${body.length}\r\n`;
     chunks.push(latin1(`${head}\r\n`), body, CRLF);
   });
-  chunks.push(latin1(`--${boundary}--\r\n`));
+  chunks.push(latin1(`${group === undefined ? '' : `--${inner}--\r\n`}--${boundary}--\r\n`));
   return { contentType: `multipart/mixed; boundary=${boundary}`, body: concatBytes(chunks) };
 }
 
@@ -138,6 +186,7 @@ function encodeJsonRequest(requests: readonly SubRequestInit[]): EncodedBatchReq
     Object.assign(item, jsonBody(body, getHeader(headers, 'content-type')));
     if (request.id !== undefined) item.id = request.id;
     if (request.dependsOn !== undefined) item.dependsOn = request.dependsOn;
+    if (request.atomicityGroup !== undefined) item.atomicityGroup = request.atomicityGroup;
     return item;
   });
   return { contentType: 'application/json', body: utf8(JSON.stringify({ requests: items })) };

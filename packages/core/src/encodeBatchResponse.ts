@@ -10,13 +10,26 @@ import {
 import { isJsonMediaType, isTextMediaType, JSON_LINES_CONTENT_TYPE } from './contentType.js';
 import { canonicalHeaderName, getHeader } from './headerNames.js';
 import { isJsonText } from './isJsonText.js';
-import { createBoundary } from './multipartBoundary.js';
+import { changeSetBoundaryFor, createBoundary } from './multipartBoundary.js';
 import { checkStatus, responseContentId, statusText, writableHeaders } from './responseParts.js';
 import type { BatchFormat, HeaderList, SubResponse, SubResponseBody } from './types.js';
 
 export interface EncodeBatchResponseOptions {
   /** Multipart boundary to use. @default `batch_` and a random token */
   boundary?: string;
+  /**
+   * Multipart: the boundary of every change-set part (SPEC §2). It must not begin with
+   * `boundary`, nor `boundary` with it (a `TypeError` otherwise).
+   * @default `changeset_` and a random token, fresh for each change set
+   */
+  changeSetBoundary?: string;
+  /**
+   * Multipart: write each answer's `Content-ID` exactly as its request sent it, instead of
+   * mirroring it (`<X>` → `<response-X>`). SPEC §2: an OData batch echoes it, because
+   * OData clients match on that; `isODataBatch(path, headers)` tells one.
+   * @default false
+   */
+  echoContentId?: boolean;
   /**
    * JSON format: write JSON Lines (`application/jsonl`, SPEC §3) — one line per
    * sub-response, in the order the iterable yields them, each with its `index`.
@@ -49,22 +62,56 @@ export function encodeBatchResponse(
       : { contentType: 'application/json', body: encodeJsonResponses(responses) };
   }
   const boundary = options.boundary ?? createBoundary();
+  // Checked now, not when the body is read: a bad option is the caller's error.
+  if (options.changeSetBoundary !== undefined)
+    changeSetBoundaryFor(boundary, options.changeSetBoundary);
   return {
     contentType: `multipart/mixed; boundary=${boundary}`,
-    body: encodeMultipartResponses(responses, boundary),
+    body: encodeMultipartResponses(responses, boundary, options),
   };
 }
 
+/**
+ * The multipart answers, each written as soon as it is yielded. Adjacent answers of one
+ * `atomicityGroup` are one change-set part (SPEC §2): its head is written with the group's
+ * first answer, its close delimiter when an answer of another group (or none) comes next,
+ * or the end. An answer with `failedGroup` is a plain part in place of its change set.
+ */
 async function* encodeMultipartResponses(
   responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
   boundary: string,
+  options: EncodeBatchResponseOptions,
 ): AsyncGenerator<Uint8Array> {
+  const echo = options.echoContentId === true;
+  /** True until the first part of the body is written. */
   let first = true;
+  /** The group of the open change set, its boundary, and whether it holds a part yet. */
+  let group: string | undefined;
+  let inner = '';
+  let innerFirst = true;
   for await (const response of responses) {
     const body = response.body ?? EMPTY_BYTES;
-    let head = `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/http\r\n`;
+    const itemGroup = response.failedGroup === true ? undefined : response.atomicityGroup;
+    let head = '';
+    if (group !== undefined && itemGroup !== group) {
+      head += `\r\n--${inner}--`;
+      group = undefined;
+    }
+    if (itemGroup !== undefined && itemGroup !== group) {
+      inner = changeSetBoundaryFor(boundary, options.changeSetBoundary);
+      head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: multipart/mixed; boundary=${inner}\r\n\r\n`;
+      group = itemGroup;
+      innerFirst = true;
+      first = false;
+    }
+    if (group === undefined) {
+      head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/http\r\n`;
+    } else {
+      head += `${innerFirst ? '' : '\r\n'}--${inner}\r\nContent-Type: application/http\r\n`;
+      innerFirst = false;
+    }
     if (response.contentId !== undefined)
-      head += `Content-ID: ${responseContentId(response.contentId)}\r\n`;
+      head += `Content-ID: ${responseContentId(response.contentId, echo)}\r\n`;
     head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
     const headers = writableHeaders(response.headers);
     for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
@@ -86,7 +133,8 @@ async function* encodeMultipartResponses(
       for await (const chunk of body) if (chunk.length > 0) yield chunk;
     }
   }
-  yield latin1(`${first ? '' : '\r\n'}--${boundary}--\r\n`);
+  const close = group === undefined ? '' : `\r\n--${inner}--`;
+  yield latin1(`${close}${first ? '' : '\r\n'}--${boundary}--\r\n`);
 }
 
 /**
@@ -173,6 +221,8 @@ function jsonItem(
   if (response.index !== undefined) head += `"index":${response.index},`;
   head += `"status":${checkStatus(response.status)}`;
   if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
+  if (response.atomicityGroup !== undefined)
+    head += `,"atomicityGroup":${JSON.stringify(response.atomicityGroup)}`;
   if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
   head += `,"headers":${headersJson(headers)}`;
   // SPEC §3: no `body` member at all for HEAD, 204 and 304 (clients build a `Response`

@@ -1,13 +1,14 @@
-import { BatchError } from './BatchError.js';
 import { EMPTY_BYTES, fromLatin1 } from './bytes.js';
 import { parseMediaType } from './contentType.js';
-import { equalsLower, isToken, isTokenChar, upperAscii } from './headerNames.js';
+import { equalsLower, isToken, upperAscii } from './headerNames.js';
 import {
   checkBodySize,
   headTooLarge,
   type MultipartPart,
   type MultipartScannerOptions,
 } from './MultipartScanner.js';
+import { type PartLocation, partError } from './partError.js';
+import { checkTransferEncoding, parseHeaderLine, printable } from './partHeaders.js';
 import { resolveAbsoluteTarget, validateTarget } from './target.js';
 import type { DecodedSubResponse, HeaderList, SubRequest } from './types.js';
 
@@ -26,50 +27,6 @@ interface HttpPart {
 }
 
 /**
- * Parses the header line `text[start, end)` as `name: value` in one pass; throws on a
- * malformed line, obs-fold, or a value holding NUL or a bare CR.
- */
-function parseHeaderLine(text: string, start: number, end: number, part: number): [string, string] {
-  const first = text.charCodeAt(start);
-  if (first === 0x20 || first === 0x09) {
-    throw BatchError.part('invalid_batch', part, 'obsolete line folding in headers is not allowed');
-  }
-  let colon = start;
-  while (colon < end && isTokenChar(text.charCodeAt(colon))) colon++;
-  if (colon === start || colon === end || text.charCodeAt(colon) !== 0x3a) {
-    throw BatchError.part(
-      'invalid_batch',
-      part,
-      `malformed header line "${printable(text.slice(start, end))}"`,
-    );
-  }
-  let valueStart = colon + 1;
-  let valueEnd = end;
-  while (valueStart < valueEnd && isOws(text.charCodeAt(valueStart))) valueStart++;
-  while (valueEnd > valueStart && isOws(text.charCodeAt(valueEnd - 1))) valueEnd--;
-  for (let i = valueStart; i < valueEnd; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0 || c === 0x0d) {
-      throw BatchError.part(
-        'invalid_batch',
-        part,
-        `header ${text.slice(start, colon)} has a forbidden character`,
-      );
-    }
-  }
-  return [text.slice(start, colon), text.slice(valueStart, valueEnd)];
-}
-
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-function printable(text: string): string {
-  const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return shown.replace(/[^\x20-\x7e]/g, '?');
-}
-
-/**
  * Parses the head of a part from `text`, the part's first bytes as Latin-1: part headers,
  * a blank line, any further blank lines (ignored, RFC 9112 §2.2), the start line, headers
  * and the blank line that ends the head. `complete` says `text` is the whole part; when
@@ -78,7 +35,7 @@ function printable(text: string): string {
 function parseHead(
   text: string,
   bytes: Uint8Array,
-  number: number,
+  part: PartLocation,
   what: 'request' | 'response',
 ): HttpPart | undefined {
   const complete = text.length === bytes.length;
@@ -107,18 +64,18 @@ function parseHead(
       }
       phase = 1;
     } else if (phase === 0) {
-      partHeaders.push(parseHeaderLine(text, at, end, number));
+      partHeaders.push(parseHeaderLine(text, at, end, part));
     } else if (phase === 1) {
       startLine = text.slice(at, end);
       phase = 2;
     } else {
-      headers.push(parseHeaderLine(text, at, end, number));
+      headers.push(parseHeaderLine(text, at, end, part));
     }
     at = lf + 1;
   }
   if (!complete) return undefined;
   if (startLine === undefined) {
-    throw BatchError.part('invalid_batch', number, `part has no ${what} line`);
+    throw partError('invalid_batch', part, `part has no ${what} line`);
   }
   return { partHeaders, startLine, headers, headEnd: -1, rest: EMPTY_BYTES };
 }
@@ -129,17 +86,17 @@ function splitHttpPart(
   what: 'request' | 'response',
   limits: PartLimits,
 ): HttpPart {
-  const { bytes, number } = part;
+  const { bytes } = part;
   const most = Math.min(bytes.length, limits.maxHeadBytes);
   // Decode a little first, more only while the head has not ended.
   let window = Math.min(most, 2048);
   for (;;) {
-    const head = parseHead(fromLatin1(bytes, 0, window), bytes, number, what);
+    const head = parseHead(fromLatin1(bytes, 0, window), bytes, part, what);
     if (head !== undefined) {
-      if (head.headEnd !== -1) checkBodySize(number, head.rest.length, limits);
+      if (head.headEnd !== -1) checkBodySize(part, head.rest.length, limits);
       return head;
     }
-    if (window === most) throw headTooLarge(number, limits.maxHeadBytes);
+    if (window === most) throw headTooLarge(part, limits.maxHeadBytes);
     window = Math.min(most, window * 4);
   }
 }
@@ -150,31 +107,21 @@ function findHeader(headers: HeaderList, name: string): string | undefined {
   return undefined;
 }
 
-function checkPartHeaders(partHeaders: HeaderList, number: number): string | undefined {
+function checkPartHeaders(partHeaders: HeaderList, part: PartLocation): string | undefined {
   let contentId: string | undefined;
   for (const [name, value] of partHeaders) {
     if (equalsLower(name, 'content-type')) {
       if (equalsLower(value, 'application/http')) continue;
       const media = parseMediaType(value);
       if (media?.type !== 'application/http' && media?.type !== 'message/http') {
-        throw BatchError.part(
+        throw partError(
           'invalid_batch',
-          number,
+          part,
           `Content-Type must be application/http, got "${printable(value)}"`,
         );
       }
     } else if (equalsLower(name, 'content-transfer-encoding')) {
-      if (
-        !equalsLower(value, 'binary') &&
-        !equalsLower(value, '8bit') &&
-        !equalsLower(value, '7bit')
-      ) {
-        throw BatchError.part(
-          'invalid_batch',
-          number,
-          `Content-Transfer-Encoding "${printable(value)}" is not supported (use binary)`,
-        );
-      }
+      checkTransferEncoding(value, part);
     } else if (contentId === undefined && equalsLower(name, 'content-id')) {
       contentId = value;
     }
@@ -186,22 +133,18 @@ function checkPartHeaders(partHeaders: HeaderList, number: number): string | und
 function messageBody(
   headers: HeaderList,
   rest: Uint8Array,
-  number: number,
+  part: PartLocation,
   strict: boolean,
 ): Uint8Array {
   let contentLength: number | undefined;
   for (const [name, value] of headers) {
     if (strict && equalsLower(name, 'transfer-encoding')) {
-      throw BatchError.part('invalid_batch', number, 'Transfer-Encoding is not allowed in a part');
+      throw partError('invalid_batch', part, 'Transfer-Encoding is not allowed in a part');
     }
     if (equalsLower(name, 'content-length')) {
       const length = parseDecimal(value);
       if (length === -1 || (contentLength !== undefined && contentLength !== length)) {
-        throw BatchError.part(
-          'invalid_batch',
-          number,
-          `invalid Content-Length "${printable(value)}"`,
-        );
+        throw partError('invalid_batch', part, `invalid Content-Length "${printable(value)}"`);
       }
       contentLength = length;
     }
@@ -215,14 +158,14 @@ function messageBody(
       if (strict) setContentLength(headers, rest.length);
       return rest;
     }
-    throw BatchError.part(
+    throw partError(
       'invalid_batch',
-      number,
+      part,
       `Content-Length ${contentLength} is larger than the ${rest.length} bytes the part holds`,
     );
   }
   if (strict && !onlyLineBreaks(rest, contentLength)) {
-    throw BatchError.part('invalid_batch', number, 'bytes follow the body past its Content-Length');
+    throw partError('invalid_batch', part, 'bytes follow the body past its Content-Length');
   }
   return rest.subarray(0, contentLength);
 }
@@ -261,11 +204,18 @@ export interface RequestPartContext extends PartLimits {
   host: string | undefined;
 }
 
+/**
+ * The `atomicityGroup` of the requests (or answers) of a multipart change set: `changeset-1`
+ * for the body's first change set, `changeset-2` for the second, in order of appearance.
+ */
+export function changeSetGroup(ordinal: number): string {
+  return `changeset-${ordinal}`;
+}
+
 /** Reads one `application/http` request part (SPEC §2 request). */
 export function parseRequestPart(part: MultipartPart, context: RequestPartContext): SubRequest {
-  const { number } = part;
   const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'request', context);
-  const contentId = checkPartHeaders(partHeaders, number);
+  const contentId = checkPartHeaders(partHeaders, part);
 
   // METHOD SP target [SP HTTP-version]: split by hand (String#split is slow on slices).
   const space = startLine.indexOf(' ');
@@ -274,64 +224,53 @@ export function parseRequestPart(part: MultipartPart, context: RequestPartContex
   let target =
     space === -1 ? '' : startLine.slice(space + 1, space2 === -1 ? startLine.length : space2);
   if (space === -1 || (space2 !== -1 && !HTTP_VERSION.test(startLine.slice(space2 + 1)))) {
-    throw BatchError.part(
-      'invalid_batch',
-      number,
-      `malformed request line "${printable(startLine)}"`,
-    );
+    throw partError('invalid_batch', part, `malformed request line "${printable(startLine)}"`);
   }
   const method = upperAscii(rawMethod);
   if (!isToken(method)) {
-    throw BatchError.part(
-      'invalid_batch',
-      number,
-      `method "${printable(rawMethod)}" is not an HTTP token`,
-    );
+    throw partError('invalid_batch', part, `method "${printable(rawMethod)}" is not an HTTP token`);
   }
   if (method === 'CONNECT') {
-    throw BatchError.part('invalid_batch', number, 'CONNECT cannot be batched');
+    throw partError('invalid_batch', part, 'CONNECT cannot be batched');
   }
   const targetProblem = validateTarget(target);
-  if (targetProblem !== undefined) throw BatchError.part('invalid_batch', number, targetProblem);
+  if (targetProblem !== undefined) throw partError('invalid_batch', part, targetProblem);
   if (target.charCodeAt(0) !== 0x2f && ABSOLUTE_URL.test(target)) {
     const resolved = resolveAbsoluteTarget(target, context.host);
-    if (typeof resolved !== 'string')
-      throw BatchError.part('invalid_batch', number, resolved.problem);
+    if (typeof resolved !== 'string') throw partError('invalid_batch', part, resolved.problem);
     target = resolved;
   }
 
-  const body = messageBody(headers, rest, number, true);
+  const body = messageBody(headers, rest, part, true);
   if (body.length > context.maxBodyBytes) {
-    throw BatchError.part(
+    throw partError(
       'item_body_too_large',
-      number,
+      part,
       `body is larger than ${context.maxBodyBytes} bytes`,
     );
   }
   const request: SubRequest = { method, target, headers, body };
   if (contentId !== undefined) request.contentId = contentId;
+  if (part.changeSet !== undefined) request.atomicityGroup = changeSetGroup(part.changeSet.ordinal);
   return request;
 }
 
 /** Reads one `application/http` response part (client side; lenient about lengths). */
 export function parseResponsePart(part: MultipartPart, limits: PartLimits): DecodedSubResponse {
-  const { number } = part;
   const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'response', limits);
   const contentId = findHeader(partHeaders, 'content-id');
   const match = /^HTTP\/\d\.\d (\d{3})(?: (.*))?$/.exec(startLine);
   if (match === null) {
-    throw BatchError.part(
-      'invalid_batch',
-      number,
-      `malformed status line "${printable(startLine)}"`,
-    );
+    throw partError('invalid_batch', part, `malformed status line "${printable(startLine)}"`);
   }
   const response: DecodedSubResponse = {
     status: Number(match[1]),
     statusText: match[2] ?? '',
     headers,
-    body: messageBody(headers, rest, number, false),
+    body: messageBody(headers, rest, part, false),
   };
   if (contentId !== undefined) response.contentId = contentId;
+  if (part.changeSet !== undefined)
+    response.atomicityGroup = changeSetGroup(part.changeSet.ordinal);
   return response;
 }

@@ -35,8 +35,9 @@ export { canonicalHeaderName, isToken } from './headerNames.js';
 export type { InheritHeadersPolicy } from './headerPolicy.js';
 export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './headerPolicy.js';
 export type { RequestPartContext } from './httpMessage.js';
-export { parseRequestPart, parseResponsePart } from './httpMessage.js';
+export { changeSetGroup, parseRequestPart, parseResponsePart } from './httpMessage.js';
 export { isJsonText } from './isJsonText.js';
+export { isODataBatch } from './isODataBatch.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PART_HEADER_BYTES,
@@ -50,6 +51,10 @@ export { createBoundary, multipartBoundary } from './multipartBoundary.js';
 export type { BatchItemInfo, BatchOptions } from './options.js';
 export type { JsonBatchContext } from './parseJsonBatch.js';
 export { parseJsonBatch } from './parseJsonBatch.js';
+export type { Reference } from './parseReference.js';
+export { parseReference, referenceName } from './parseReference.js';
+export type { PartLocation } from './partError.js';
+export { partError, partLabel, partLocations } from './partError.js';
 export type { BodyInput } from './readBody.js';
 export { reasonPhrase } from './reasonPhrases.js';
 export { baseOfBatchPath, resolveTarget } from './resolveTarget.js';

@@ -16,6 +16,7 @@ const REQUEST_MEMBERS = new Set([
   'bodyEncoding',
   'id',
   'dependsOn',
+  'atomicityGroup',
 ]);
 const DEFAULTS_MEMBERS = new Set(['method', 'path', 'url', 'headers', 'body', 'bodyEncoding']);
 const MAX_REPORTED_ERRORS = 50;
@@ -43,9 +44,10 @@ function checkMembers(
   allowed: Set<string>,
   at: string,
   problems: Problems,
+  reported?: Set<string>,
 ): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) {
+    if (!allowed.has(key) && reported?.has(key) !== true) {
       problems.add(
         `${at}/${escapePointer(key)}`,
         `unknown member "${key}"; allowed: ${[...allowed].join(', ')}`,
@@ -169,8 +171,10 @@ function encodeBody(
 /**
  * Validates a parsed JSON batch (SPEC §3) and turns it into sub-requests: defaults merged
  * deeply without overwriting, `url` read as `path`, methods upper-cased, bodies encoded,
- * ids unique and `dependsOn` naming earlier ids only. Every problem found is reported at
- * once, each with a JSON pointer.
+ * ids unique, the items of each `atomicityGroup` adjacent (a group's name is no item's
+ * id), and `dependsOn` naming earlier ids or earlier (closed) atomicity groups only. A
+ * `$<id>` target (SPEC §4 "References") is kept as it is. Every problem found is reported
+ * at once, each with a JSON pointer.
  */
 export function parseJsonBatch(document: unknown, context: JsonBatchContext): SubRequest[] {
   const { limits } = context;
@@ -197,7 +201,19 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
   let defaults: Record<string, unknown> | undefined;
   if (document.defaults !== undefined) {
     if (isPlainObject(document.defaults)) {
-      checkMembers(document.defaults, DEFAULTS_MEMBERS, '/defaults', problems);
+      if (Object.hasOwn(document.defaults, 'atomicityGroup')) {
+        problems.add(
+          '/defaults/atomicityGroup',
+          'is not a default: give "atomicityGroup" on each request of the group',
+        );
+      }
+      checkMembers(
+        document.defaults,
+        DEFAULTS_MEMBERS,
+        '/defaults',
+        problems,
+        new Set(['atomicityGroup']),
+      );
       defaults = normaliseUrl(document.defaults, '/defaults', problems);
     } else {
       problems.add('/defaults', 'must be an object');
@@ -207,6 +223,11 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
 
   const items: SubRequest[] = [];
   const ids = new Set<string>();
+  /** Atomicity groups whose items all came before the current one; the current item's group. */
+  const closedGroups = new Set<string>();
+  let openGroup: string | undefined;
+  /** Each group's first item, for errors. */
+  const firstOfGroup = new Map<string, number>();
   requests.forEach((raw: unknown, index: number) => {
     const at = `/requests/${index}`;
     if (!isPlainObject(raw)) {
@@ -255,6 +276,30 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     }
 
     const request: SubRequest = { method: upperMethod, target, headers, body };
+    // SPEC §3, OData 4.01 JSON: the items of an atomicity group are adjacent.
+    let group: string | undefined;
+    if (raw.atomicityGroup !== undefined) {
+      if (typeof raw.atomicityGroup !== 'string' || raw.atomicityGroup === '') {
+        problems.add(`${at}/atomicityGroup`, 'must be a non-empty string');
+      } else {
+        group = raw.atomicityGroup;
+      }
+    }
+    if (group !== openGroup) {
+      if (openGroup !== undefined) closedGroups.add(openGroup);
+      openGroup = group;
+      if (group !== undefined) {
+        if (closedGroups.has(group)) {
+          problems.add(
+            `${at}/atomicityGroup`,
+            `the items of atomicity group "${group}" must be adjacent; it began at /requests/${firstOfGroup.get(group)} and other items came between`,
+          );
+        } else {
+          firstOfGroup.set(group, index);
+        }
+      }
+    }
+    if (group !== undefined) request.atomicityGroup = group;
     if (item.id !== undefined) {
       if (typeof item.id !== 'string' || item.id === '') {
         problems.add(`${at}/id`, 'must be a non-empty string');
@@ -270,12 +315,13 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
         problems.add(`${at}/dependsOn`, 'must be an array of ids');
       } else {
         dependsOn.forEach((id: string, position) => {
-          if (!ids.has(id)) {
-            problems.add(
-              `${at}/dependsOn/${position}`,
-              `"${id}" is not the id of an earlier request`,
-            );
-          }
+          if (ids.has(id) || closedGroups.has(id)) return;
+          problems.add(
+            `${at}/dependsOn/${position}`,
+            id === group
+              ? `"${id}" is this item's own atomicity group; name an earlier request or group`
+              : `"${id}" is not the id of an earlier request, nor the name of an earlier atomicity group`,
+          );
         });
         request.dependsOn = [...dependsOn];
       }
@@ -283,6 +329,16 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     if (request.id !== undefined) ids.add(request.id);
     items.push(request);
   });
+
+  // A group's name and a request's id must differ: `dependsOn` and `$<id>` name either.
+  for (const [group, first] of firstOfGroup) {
+    if (ids.has(group)) {
+      problems.add(
+        `/requests/${first}/atomicityGroup`,
+        `"${group}" is also the id of a request; atomicity group names and ids must differ`,
+      );
+    }
+  }
 
   if (problems.list.length > 0) {
     const first = problems.list[0] as { pointer: string; detail: string };

@@ -34,9 +34,13 @@ export function statusText(response: Pick<SubResponse, 'status' | 'statusText'>)
   return reasonPhrase(response.status);
 }
 
-/** Mirrors a request Content-ID (SPEC §2): `<X>` → `<response-X>`, `X` → `response-X`. */
-export function responseContentId(contentId: string): string {
+/**
+ * The Content-ID of an answer (SPEC §2): the request's mirrored, `<X>` → `<response-X>` and
+ * `X` → `response-X` — or, with `echo` (an OData batch), the request's unchanged.
+ */
+export function responseContentId(contentId: string, echo = false): string {
   const id = contentId.trim();
+  if (echo) return id;
   if (id.startsWith('<') && id.endsWith('>')) return `<response-${id.slice(1, -1)}>`;
   return `response-${id}`;
 }
