@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { createBatchHandler, type Dispatcher } from './createBatchHandler.js';
+import { decodeBatchResponse } from './decodeBatchResponse.js';
+import { encodeBatchRequest, type SubRequestInit } from './encodeBatchRequest.js';
 import { type ExecuteOptions, executeBatch } from './executeBatch.js';
 import { planBatch } from './planBatch.js';
 import { referencedTarget } from './references.js';
 import { resolveTarget } from './resolveTarget.js';
-import { bytes, decoder } from './testing.js';
-import type { DecodedBatch, SubRequest, SubResponse } from './types.js';
+import { bytes, collect, decoder } from './testing.js';
+import type { DecodedBatch, HeaderList, SubRequest, SubResponse } from './types.js';
 
 // SPEC §4 "Atomicity groups" and "References", at the engine level (planner + executor).
 
@@ -259,5 +262,121 @@ describe('references (SPEC §4)', () => {
         'multipart',
       ),
     ).toThrow(/change set/);
+  });
+});
+
+describe('end to end through createBatchHandler', () => {
+  /** A store with a transaction: writes go to a draft, committed or dropped. */
+  function storeApp() {
+    let committed: string[] = [];
+    let draft: string[] | undefined;
+    let next = 1;
+    const dispatch: Dispatcher = async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const rows = draft ?? committed;
+      if (request.method === 'POST') {
+        const body = decoder.decode(request.body);
+        if (body.includes('bad')) return { status: 422, headers: [], body: bytes('bad') };
+        const id = next++;
+        rows.push(`${request.target}/${id} ${body}`);
+        return { status: 201, headers: [['Location', `${request.target}/${id}`]], body: null };
+      }
+      return {
+        status: 200,
+        headers: [['Content-Type', 'text/plain']],
+        body: bytes(rows.join('|')),
+      };
+    };
+    const transaction = async (run: () => Promise<void>) => {
+      draft = [...committed];
+      try {
+        await run();
+        committed = draft;
+      } finally {
+        draft = undefined;
+      }
+    };
+    return { dispatch, transaction, rows: () => committed };
+  }
+
+  const post = (
+    handler: ReturnType<typeof createBatchHandler>,
+    format: 'json' | 'multipart',
+    requests: SubRequestInit[],
+    path = '/batch',
+    headers: HeaderList = [],
+  ) => {
+    const encoded = encodeBatchRequest(format, requests);
+    return handler
+      .handle({
+        method: 'POST',
+        path,
+        headers: [['host', 'api.example.com'], ['content-type', encoded.contentType], ...headers],
+        body: encoded.body,
+      })
+      .then(async (output) => ({
+        output,
+        text: decoder.decode(await collect(output.body)),
+      }));
+  };
+
+  it('JSON atomicityGroup with a transaction: all or nothing', async () => {
+    const app = storeApp();
+    const handler = createBatchHandler({ dispatch: app.dispatch, transaction: app.transaction });
+    const failing = await post(handler, 'json', [
+      { method: 'POST', target: '/articles', body: 'one', atomicityGroup: 'g', id: 'a' },
+      { method: 'POST', target: '/articles', body: 'bad', atomicityGroup: 'g' },
+      { method: 'GET', target: '/articles' },
+    ]);
+    const answers = JSON.parse(failing.text).responses;
+    expect(answers.map((a: { status: number }) => a.status)).toEqual([424, 422, 200]);
+    expect(answers[0].atomicityGroup).toBe('g');
+    expect(answers[2].body).toBe('');
+    expect(app.rows()).toEqual([]);
+    const passing = await post(handler, 'json', [
+      { method: 'POST', target: '/articles', body: 'one', atomicityGroup: 'g', id: 'a' },
+      { method: 'POST', target: '$a/comments', body: 'two', atomicityGroup: 'g' },
+    ]);
+    expect(JSON.parse(passing.text).responses.map((a: { status: number }) => a.status)).toEqual([
+      201, 201,
+    ]);
+    expect(app.rows()).toEqual(['/articles/2 one', '/articles/2/comments/3 two']);
+  });
+
+  it('an OData multipart change set with $1, Content-IDs echoed; a failed set is one part', async () => {
+    const app = storeApp();
+    const handler = createBatchHandler({ dispatch: app.dispatch, transaction: app.transaction });
+    const ok = await post(
+      handler,
+      'multipart',
+      [
+        { method: 'POST', target: 'Customers', body: 'c', contentId: '1', atomicityGroup: 'cs' },
+        { method: 'POST', target: '$1/Orders', body: 'o', contentId: '2', atomicityGroup: 'cs' },
+        { method: 'GET', target: 'Customers' },
+      ],
+      '/odata/$batch',
+    );
+    expect(app.rows()).toEqual(['/odata/Customers/1 c', '/odata/Customers/1/Orders/2 o']);
+    const parts = await decodeBatchResponse({
+      contentType: ok.output.headers[0]![1],
+      body: bytes(ok.text),
+    });
+    expect(
+      parts.map((part) => [part.status, part.contentId, part.atomicityGroup !== undefined]),
+    ).toEqual([
+      [201, '1', true],
+      [201, '2', true],
+      [200, undefined, false],
+    ]);
+    const failed = await post(handler, 'multipart', [
+      { method: 'POST', target: '/Customers', body: 'c2', contentId: '1', atomicityGroup: 'cs' },
+      { method: 'POST', target: '$1/Orders', body: 'bad', contentId: '2', atomicityGroup: 'cs' },
+    ]);
+    const failedParts = await decodeBatchResponse({
+      contentType: failed.output.headers[0]![1],
+      body: bytes(failed.text),
+    });
+    expect(failedParts.map((part) => part.status)).toEqual([422]);
+    expect(app.rows()).toHaveLength(2);
   });
 });

@@ -6,6 +6,7 @@ import { encodeBatchResponse } from './encodeBatchResponse.js';
 import { executeBatch } from './executeBatch.js';
 import { getHeader } from './headerNames.js';
 import { compileInheritPolicy } from './headerPolicy.js';
+import { isODataBatch } from './isODataBatch.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import { isBatchRoute, planBatch } from './planBatch.js';
@@ -219,7 +220,11 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
               : { target: resolvedTarget, path };
           },
         }),
-        { jsonLines },
+        {
+          jsonLines,
+          // SPEC §2: an OData batch echoes each Content-ID unchanged.
+          echoContentId: decoded.format === 'multipart' && isODataBatch(input.path, input.headers),
+        },
       );
       return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
     } catch (error) {

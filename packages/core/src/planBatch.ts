@@ -1,7 +1,7 @@
 import { BatchError } from './BatchError.js';
 import { equalsLower } from './headerNames.js';
 import { applyHeaderPolicy } from './headerPolicy.js';
-import { contentIdName, parseReference } from './references.js';
+import { parseReference, referenceName } from './parseReference.js';
 import { comparablePath, mayBeSamePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
 import type { BatchFormat, DecodedBatch, HeaderList, SubRequest } from './types.js';
 
@@ -140,7 +140,7 @@ function findContentId(
   if (group === undefined) return undefined;
   for (let i = index - 1; i >= group.start; i--) {
     const contentId = items[i]!.contentId;
-    if (contentId !== undefined && contentIdName(contentId) === name) return i;
+    if (contentId !== undefined && referenceName({ contentId }) === name) return i;
   }
   return undefined;
 }

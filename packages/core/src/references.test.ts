@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { contentIdName, parseReference, referencedTarget } from './references.js';
+import { referencedTarget } from './references.js';
 
 describe('references', () => {
-  it.each([
-    ['$1', { id: '1', rest: '' }],
-    ['$1/Orders', { id: '1', rest: '/Orders' }],
-    ['$item3?x=1', { id: 'item3', rest: '?x=1' }],
-    ['$a-b/c/d', { id: 'a-b', rest: '/c/d' }],
-  ])('parseReference(%s)', (target, expected) => {
-    expect(parseReference(target)).toEqual(expected);
-  });
-
-  it.each(['/articles', '$', '$/x', 'People', ''])('%s is no reference', (target) => {
-    expect(parseReference(target)).toBeUndefined();
-  });
-
-  it('Content-IDs are named without their angle brackets', () => {
-    expect(contentIdName('<1>')).toBe('1');
-    expect(contentIdName(' item1 ')).toBe('item1');
-    expect(contentIdName('<uuid + 1>')).toBe('uuid + 1');
-  });
-
   it('the target is the Location path and query, then the rest', () => {
     const host = 'api.example.com';
     expect(referencedTarget('/articles/3', '/articles', '', host)).toBe('/articles/3');
