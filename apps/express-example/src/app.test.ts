@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
 import {
+  atomicityScenarios,
   conformanceSuite,
   listen,
   readingListScenarios,
@@ -8,6 +12,7 @@ import {
   startupTest,
 } from '@batch/test-suite';
 import type { Express } from 'express';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Express) => listen(app.listen(0, '127.0.0.1'));
@@ -19,6 +24,13 @@ conformanceSuite('Express example app', {
   },
 });
 
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+
+atomicityScenarios('Express example app', {
+  start: (store) => serve(createApp({ store }).app),
+  server: { appDir, framework: 'Express' },
+});
+
 readingListScenarios('Express example app', {
   start: async () => {
     const store = new ArticleStore();
@@ -26,6 +38,16 @@ readingListScenarios('Express example app', {
   },
 });
 
-const appDir = fileURLToPath(new URL('..', import.meta.url));
 startupTest('Express', appDir);
-shutdownTest('Express', appDir, 'start');
+// The shutdown test writes articles: on a scratch file, not the reading list in data/.
+describe('on a scratch DATABASE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'express-example-'));
+  beforeAll(() => {
+    process.env.DATABASE = join(dir, 'reading-list.db');
+  });
+  afterAll(() => {
+    delete process.env.DATABASE;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  shutdownTest('Express', appDir, 'start');
+});

@@ -1,15 +1,24 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/express';
-import { ArticleStore, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
 import express, { type Express } from 'express';
 import { articlesRouter } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { errorHandler, notFound } from './problems.js';
 
 export interface AppOptions {
-  /** Where the articles live; a fresh, empty store by default. */
+  /** Where the articles live. @default a new `ArticleStore` on `database` */
   store?: ArticleStore;
-  /** Options of the batch route (`@batch/core`'s `BatchOptions`). */
+  /**
+   * The SQLite file of the store the app opens when no `store` is given (`:memory:` keeps
+   * nothing: a fresh, empty store).
+   * @default ':memory:'
+   */
+  database?: string;
+  /**
+   * Options of the batch route (`@batch/core`'s `BatchOptions`). `transaction` defaults to
+   * the store's: each atomicity group runs in one SQLite transaction.
+   */
   batch?: BatchOptions;
   /** @default '/batch' */
   batchPath?: string;
@@ -18,8 +27,13 @@ export interface AppOptions {
 }
 
 /** The reading-list API on Express, with `POST /batch`. */
-export function createApp(options: AppOptions = {}): { app: Express; log: string[] } {
-  const { store = new ArticleStore(), batchPath = '/batch', conformance = false } = options;
+export function createApp(options: AppOptions = {}): {
+  app: Express;
+  store: ArticleStore;
+  log: string[];
+} {
+  const { batchPath = '/batch', conformance = false } = options;
+  const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
   const log: string[] = [];
   const app = express();
   app.disable('x-powered-by');
@@ -28,7 +42,11 @@ export function createApp(options: AppOptions = {}): { app: Express; log: string
   // The batch route: every item runs in-process through this same app — the JSON parser,
   // the bearer-token rule, the routes, the error handler. Mounted before express.json(),
   // so the batch body is read by the adapter under its own limits (10 MiB by default).
-  app.all(batchPath, batch(app, options.batch));
+  // An atomicity group runs inside one transaction of the store: all of it, or nothing.
+  app.all(
+    batchPath,
+    batch(app, { transaction: (run) => store.transaction(run), ...options.batch }),
+  );
   if (conformance) app.use(requestLog(log));
   app.use(express.json());
 
@@ -40,5 +58,5 @@ export function createApp(options: AppOptions = {}): { app: Express; log: string
 
   app.use(notFound);
   app.use(errorHandler);
-  return { app, log };
+  return { app, store, log };
 }

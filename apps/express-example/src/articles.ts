@@ -52,31 +52,31 @@ export function articlesRouter(store: ArticleStore): Router {
 
   router
     .route('/')
-    .get((_req, res) => {
-      res.json({ data: store.list(owner(res)).sort((a, b) => a.id - b.id) });
+    .get(async (_req, res) => {
+      res.json({ data: await store.list(owner(res)) });
     })
-    .post((req, res) => {
-      sendWrite(req, res, store.create(owner(res), req.body));
+    .post(async (req, res) => {
+      sendWrite(req, res, await store.create(owner(res), req.body));
     });
 
   router
     .route('/:id')
-    .get((req, res) => {
-      const article = store.get(owner(res), Number(req.params.id));
+    .get(async (req, res) => {
+      const article = await store.get(owner(res), Number(req.params.id));
       if (article) res.set('ETag', etagOf(article)).json(article);
       else sendProblem(res, 404, `article ${req.params.id} not found`);
     })
-    .put((req, res) => {
+    .put(async (req, res) => {
       const id = Number(req.params.id);
-      sendWrite(req, res, store.replace(owner(res), id, req.body, preconditions(req)));
+      sendWrite(req, res, await store.replace(owner(res), id, req.body, preconditions(req)));
     })
-    .patch((req, res) => {
+    .patch(async (req, res) => {
       const id = Number(req.params.id);
-      sendWrite(req, res, store.patch(owner(res), id, req.body, preconditions(req)));
+      sendWrite(req, res, await store.patch(owner(res), id, req.body, preconditions(req)));
     })
-    .delete((req, res) => {
+    .delete(async (req, res) => {
       const id = Number(req.params.id);
-      sendWrite(req, res, store.remove(owner(res), id, preconditions(req)));
+      sendWrite(req, res, await store.remove(owner(res), id, preconditions(req)));
     });
 
   return router;

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
 import {
+  atomicityScenarios,
   conformanceSuite,
   listen,
   readingListScenarios,
@@ -10,6 +14,7 @@ import {
 } from '@batch/test-suite';
 import { serve as serveNode } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Hono) =>
@@ -22,6 +27,13 @@ conformanceSuite('Hono example app', {
   },
 });
 
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+
+atomicityScenarios('Hono example app', {
+  start: (store) => serve(createApp({ store }).app),
+  server: { appDir, framework: 'Hono' },
+});
+
 readingListScenarios('Hono example app', {
   start: async () => {
     const store = new ArticleStore();
@@ -29,6 +41,16 @@ readingListScenarios('Hono example app', {
   },
 });
 
-const appDir = fileURLToPath(new URL('..', import.meta.url));
 startupTest('Hono', appDir);
-shutdownTest('Hono', appDir, 'start:hono');
+// The shutdown test writes articles: on a scratch file, not the reading list in data/.
+describe('on a scratch DATABASE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hono-example-'));
+  beforeAll(() => {
+    process.env.DATABASE = join(dir, 'reading-list.db');
+  });
+  afterAll(() => {
+    delete process.env.DATABASE;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  shutdownTest('Hono', appDir, 'start:hono');
+});

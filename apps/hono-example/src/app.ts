@@ -1,15 +1,24 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/hono';
-import { ArticleStore, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
 import { Hono } from 'hono';
 import { articlesApp } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { notFound, onError } from './problems.js';
 
 export interface AppOptions {
-  /** Where the articles live; a fresh, empty store by default. */
+  /** Where the articles live. @default a new `ArticleStore` on `database` */
   store?: ArticleStore;
-  /** Options of the batch route (`@batch/core`'s `BatchOptions`). */
+  /**
+   * The SQLite file of the store the app opens when no `store` is given (`:memory:` keeps
+   * nothing: a fresh, empty store).
+   * @default ':memory:'
+   */
+  database?: string;
+  /**
+   * Options of the batch route (`@batch/core`'s `BatchOptions`). `transaction` defaults to
+   * the store's: each atomicity group runs in one SQLite transaction.
+   */
   batch?: BatchOptions;
   /** @default '/batch' */
   batchPath?: string;
@@ -18,13 +27,13 @@ export interface AppOptions {
 }
 
 /** The reading-list API on Hono, with `POST /batch`. */
-export function createApp(options: AppOptions = {}): { app: Hono; log: string[] } {
-  const {
-    store = new ArticleStore(),
-    batch: batchOptions = {},
-    batchPath = '/batch',
-    conformance = false,
-  } = options;
+export function createApp(options: AppOptions = {}): {
+  app: Hono;
+  store: ArticleStore;
+  log: string[];
+} {
+  const { batch: batchOptions = {}, batchPath = '/batch', conformance = false } = options;
+  const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
   const log: string[] = [];
   const app = new Hono();
   app.onError(onError);
@@ -33,8 +42,9 @@ export function createApp(options: AppOptions = {}): { app: Hono; log: string[] 
   // The batch route: every item runs in-process through this same app (`app.fetch`) — the
   // bearer-token rule, the routes, `onError` and `notFound`. `all`, so a GET answers the
   // adapter's 405 with `Allow: POST`. It answers without calling `next()`, so whatever is
-  // registered below only sees the batch's items, never the batch itself.
-  app.all(batchPath, batch(app, batchOptions));
+  // registered below only sees the batch's items, never the batch itself. An atomicity
+  // group runs inside one transaction of the store: all of it, or nothing.
+  app.all(batchPath, batch(app, { transaction: (run) => store.transaction(run), ...batchOptions }));
   if (conformance) app.use(requestLog(log));
 
   app.get('/', (c) => {
@@ -44,5 +54,5 @@ export function createApp(options: AppOptions = {}): { app: Hono; log: string[] 
   app.route('/articles', articlesApp(store));
   if (conformance) app.route('/', conformanceRoutes());
 
-  return { app, log };
+  return { app, store, log };
 }

@@ -65,25 +65,25 @@ export function articlesApp(store: ArticleStore) {
   const articles = new Hono<ArticlesEnv>();
   articles.use(bearerOwner);
 
-  articles.get('/', (c) => c.json({ data: store.list(c.var.owner).sort((a, b) => a.id - b.id) }));
-  articles.post('/', articleBody, (c) =>
-    sendWrite(c, store.create(c.var.owner, c.req.valid('json'))),
+  articles.get('/', async (c) => c.json({ data: await store.list(c.var.owner) }));
+  articles.post('/', articleBody, async (c) =>
+    sendWrite(c, await store.create(c.var.owner, c.req.valid('json'))),
   );
 
-  articles.get(ID, (c) => {
-    const article = store.get(c.var.owner, idOf(c));
+  articles.get(ID, async (c) => {
+    const article = await store.get(c.var.owner, idOf(c));
     return article === undefined
       ? problemResponse(c, 404, `article ${idOf(c)} not found`)
       : sendArticle(c, article);
   });
-  articles.put(ID, articleBody, (c) =>
-    sendWrite(c, store.replace(c.var.owner, idOf(c), c.req.valid('json'), preconditions(c))),
+  articles.put(ID, articleBody, async (c) =>
+    sendWrite(c, await store.replace(c.var.owner, idOf(c), c.req.valid('json'), preconditions(c))),
   );
-  articles.patch(ID, articleBody, (c) =>
-    sendWrite(c, store.patch(c.var.owner, idOf(c), c.req.valid('json'), preconditions(c))),
+  articles.patch(ID, articleBody, async (c) =>
+    sendWrite(c, await store.patch(c.var.owner, idOf(c), c.req.valid('json'), preconditions(c))),
   );
-  articles.delete(ID, (c) => {
-    const result = store.remove(c.var.owner, idOf(c), preconditions(c));
+  articles.delete(ID, async (c) => {
+    const result = await store.remove(c.var.owner, idOf(c), preconditions(c));
     return result.ok
       ? c.json(result.article)
       : problemResponse(c, result.status, result.detail, result.errors);

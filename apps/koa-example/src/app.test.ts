@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore, serviceInfo } from '@batch/reading-list';
 import {
+  atomicityScenarios,
   conformanceSuite,
   listen,
   readingListScenarios,
@@ -8,7 +12,7 @@ import {
   startupTest,
 } from '@batch/test-suite';
 import type Koa from 'koa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Koa) => listen(app.listen(0, '127.0.0.1'));
@@ -20,6 +24,13 @@ conformanceSuite('Koa example app', {
   },
 });
 
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+
+atomicityScenarios('Koa example app', {
+  start: (store) => serve(createApp({ store }).app),
+  server: { appDir, framework: 'Koa' },
+});
+
 readingListScenarios('Koa example app', {
   start: async () => {
     const store = new ArticleStore();
@@ -27,9 +38,19 @@ readingListScenarios('Koa example app', {
   },
 });
 
-const appDir = fileURLToPath(new URL('..', import.meta.url));
 startupTest('Koa', appDir);
-shutdownTest('Koa', appDir, 'start:koa');
+// The shutdown test writes articles: on a scratch file, not the reading list in data/.
+describe('on a scratch DATABASE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'koa-example-'));
+  beforeAll(() => {
+    process.env.DATABASE = join(dir, 'reading-list.db');
+  });
+  afterAll(() => {
+    delete process.env.DATABASE;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  shutdownTest('Koa', appDir, 'start:koa');
+});
 
 describe('the reading list on Koa', () => {
   it('answers GET / with the service info, naming Koa', async () => {

@@ -1,6 +1,6 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/koa';
-import { ArticleStore, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import Koa from 'koa';
@@ -9,9 +9,19 @@ import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { notFound, problemErrors } from './problems.js';
 
 export interface AppOptions {
-  /** Where the articles live. @default a fresh, empty `ArticleStore` */
+  /** Where the articles live. @default a new `ArticleStore` on `database` */
   store?: ArticleStore;
-  /** Options of the batch endpoint (`@batch/core`'s `BatchOptions`). @default {} */
+  /**
+   * The SQLite file of the store the app opens when no `store` is given (`:memory:` keeps
+   * nothing: a fresh, empty store).
+   * @default ':memory:'
+   */
+  database?: string;
+  /**
+   * Options of the batch endpoint (`@batch/core`'s `BatchOptions`). `transaction` defaults
+   * to the store's: each atomicity group runs in one SQLite transaction.
+   * @default {}
+   */
   batch?: BatchOptions;
   /** @default '/batch' */
   batchPath?: string;
@@ -20,13 +30,13 @@ export interface AppOptions {
 }
 
 /** The reading-list API on Koa, with `POST /batch`. */
-export function createApp(options: AppOptions = {}): { app: Koa; log: string[] } {
-  const {
-    store = new ArticleStore(),
-    batch: batchOptions = {},
-    batchPath = '/batch',
-    conformance = false,
-  } = options;
+export function createApp(options: AppOptions = {}): {
+  app: Koa;
+  store: ArticleStore;
+  log: string[];
+} {
+  const { batch: batchOptions = {}, batchPath = '/batch', conformance = false } = options;
+  const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
   const app = new Koa();
   const log: string[] = [];
 
@@ -34,7 +44,9 @@ export function createApp(options: AppOptions = {}): { app: Koa; log: string[] }
   // this whole app again, from the top, in-process.
   app.use(problemErrors);
   // Before the body parser: the batch body is streamed, under the batch's own limits.
-  app.use(batch(app, { ...batchOptions, path: batchPath }));
+  // An atomicity group runs inside one transaction of the store: all of it, or nothing.
+  const transaction: BatchOptions['transaction'] = (run) => store.transaction(run);
+  app.use(batch(app, { transaction, ...batchOptions, path: batchPath }));
   if (conformance) app.use(requestLog(log));
   app.use(bodyParser({ enableTypes: ['json'] }));
 
@@ -48,5 +60,5 @@ export function createApp(options: AppOptions = {}): { app: Koa; log: string[] }
   app.use(articlesRouter(store).routes());
   app.use(notFound);
 
-  return { app, log };
+  return { app, store, log };
 }

@@ -72,28 +72,27 @@ export function articlesRouter(store: ArticleStore): Router<ArticleState> {
     return next();
   });
 
-  router.get('/articles', (ctx) => {
-    const articles = store.list(ctx.state.owner).sort((a, b) => a.id - b.id);
-    ctx.body = { data: articles };
+  router.get('/articles', async (ctx) => {
+    ctx.body = { data: await store.list(ctx.state.owner) };
   });
-  router.post('/articles', (ctx) => {
-    sendResult(ctx, store.create(ctx.state.owner, bodyOf(ctx)));
+  router.post('/articles', async (ctx) => {
+    sendResult(ctx, await store.create(ctx.state.owner, bodyOf(ctx)));
   });
-  router.get('/articles/:id', (ctx) => {
-    const article = store.get(ctx.state.owner, ctx.state.id);
+  router.get('/articles/:id', async (ctx) => {
+    const article = await store.get(ctx.state.owner, ctx.state.id);
     if (article === undefined) sendProblem(ctx, 404, `article ${ctx.state.id} not found`);
     else sendArticle(ctx, article);
   });
-  router.put('/articles/:id', (ctx) => {
+  router.put('/articles/:id', async (ctx) => {
     const { owner, id } = ctx.state;
-    sendResult(ctx, store.replace(owner, id, bodyOf(ctx), preconditionsOf(ctx)));
+    sendResult(ctx, await store.replace(owner, id, bodyOf(ctx), preconditionsOf(ctx)));
   });
-  router.patch('/articles/:id', (ctx) => {
+  router.patch('/articles/:id', async (ctx) => {
     const { owner, id } = ctx.state;
-    sendResult(ctx, store.patch(owner, id, bodyOf(ctx), preconditionsOf(ctx)));
+    sendResult(ctx, await store.patch(owner, id, bodyOf(ctx), preconditionsOf(ctx)));
   });
-  router.delete('/articles/:id', (ctx) => {
-    const result = store.remove(ctx.state.owner, ctx.state.id, preconditionsOf(ctx));
+  router.delete('/articles/:id', async (ctx) => {
+    const result = await store.remove(ctx.state.owner, ctx.state.id, preconditionsOf(ctx));
     if (result.ok) ctx.body = result.article;
     else sendProblem(ctx, result.status, result.detail);
   });

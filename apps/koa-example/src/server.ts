@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ArticleStore,
   closeStore,
+  databasePath,
   shutdownTimeoutMs,
   startBanner,
   stopOnSignals,
@@ -9,11 +10,13 @@ import {
 import { createApp } from './app.js';
 
 const timeoutMs = shutdownTimeoutMs();
-const store = new ArticleStore();
+// The articles live in SQLite: DATABASE, or data/reading-list.db in this app's folder.
+const database = databasePath(new URL('..', import.meta.url));
+const store = new ArticleStore({ database });
 const { app } = createApp({ store });
 const server = app.listen(Number(process.env.PORT ?? 3000), () => {
   const { port } = server.address() as AddressInfo;
-  console.log(startBanner('Koa', `http://localhost:${port}`));
+  console.log(startBanner('Koa', `http://localhost:${port}`, database));
 });
 
 // SIGTERM or Ctrl+C: stop accepting, let running batches finish (up to SHUTDOWN_TIMEOUT_MS,

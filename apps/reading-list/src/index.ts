@@ -1,5 +1,12 @@
-export type { Article, FieldProblem, Preconditions, WriteResult } from './ArticleStore.js';
+export type {
+  Article,
+  ArticleStoreOptions,
+  FieldProblem,
+  Preconditions,
+  WriteResult,
+} from './ArticleStore.js';
 export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
+export { databasePath, IN_MEMORY } from './database.js';
 export {
   ownerOf,
   PROBLEM_TYPE,

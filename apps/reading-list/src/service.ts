@@ -42,9 +42,10 @@ export const UNAUTHORIZED = problem(
 
 /**
  * The lines `pnpm start` prints: where the API is and two batches to paste — the Kinto
- * documentation's JSON batch, and a multipart batch of a PATCH and a GET.
+ * documentation's JSON batch, and a multipart batch of a PATCH and a GET — and, when it is
+ * given, the SQLite file the articles are kept in.
  */
-export function startBanner(framework: string, url: string): string {
+export function startBanner(framework: string, url: string, database?: string): string {
   const json = JSON.stringify({
     defaults: { method: 'POST', path: '/articles' },
     requests: [
@@ -80,6 +81,13 @@ export function startBanner(framework: string, url: string): string {
     'A multipart/mixed batch (the Google APIs format): a PATCH and a GET of article 1 (send the JSON batch first):',
     `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: multipart/mixed; boundary=batch_curl' --data-binary $'${multipart}'`,
     '',
+    ...(database === undefined ? [] : [storedIn(database), '']),
     `Service info: curl -s ${url}/   (Ctrl+C stops the server)`,
   ].join('\n');
+}
+
+function storedIn(database: string): string {
+  if (database === ':memory:')
+    return 'Articles are kept in memory (DATABASE=:memory:): gone when it stops.';
+  return `Articles are kept in ${database} (SQLite; DATABASE=<file> picks another, deleting it starts afresh).`;
 }

@@ -17,9 +17,9 @@ export function shutdownTimeoutMs(value = process.env.SHUTDOWN_TIMEOUT_MS): numb
 }
 
 /**
- * The store's close hook: releases what the store holds once no request runs any more. The
- * in-memory `ArticleStore` holds nothing (it has no `close`); a store on a database gets a
- * `close()` that closes it, and is closed here without any change to the servers.
+ * The store's close hook: releases what the store holds once no request runs any more —
+ * `ArticleStore.close()` closes its SQLite database (after a transaction still open). A
+ * store without `close` holds nothing, and is left as it is.
  */
 export async function closeStore(store: object): Promise<void> {
   const { close } = store as { close?: unknown };

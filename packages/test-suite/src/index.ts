@@ -1,3 +1,4 @@
+export { type AtomicityTarget, atomicityScenarios } from './atomicityScenarios.js';
 export { conformanceSuite } from './conformanceSuite.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
