@@ -34,8 +34,15 @@ export class JsonBatchWatcher {
   /** True while the array at depth 2 is the top-level `requests` array. */
   #inRequests = false;
   #requests = 0;
-  /** Lower bound of the current request body's bytes, or -1 outside a body. */
-  #bodyBytes = -1;
+  /** True while inside a request's `body` value. */
+  #inBody = false;
+  /**
+   * Lower bound of the current body's bytes. It may dip below zero in the middle of an
+   * escape cut by a chunk boundary (the backslash is counted with the escape's deficit,
+   * the escaped character in the next chunk): the total is the same however the bytes
+   * are chunked.
+   */
+  #bodyBytes = 0;
   #pendingValue = false;
 
   constructor(limits: JsonBatchWatcherLimits) {
@@ -64,7 +71,7 @@ export class JsonBatchWatcher {
           this.#key += String.fromCharCode(...chunk.subarray(i, Math.min(j, i + 16)));
         }
         // An escape is at least 2 chars for 1 byte; \uXXXX 6 chars for at least 1.
-        if (this.#bodyBytes >= 0) this.#addBody(j - i - escapes * 5);
+        if (this.#inBody) this.#addBody(j - i - escapes * 5);
         if (j === chunk.length) return;
         i = j;
         this.#inString = false;
@@ -74,33 +81,33 @@ export class JsonBatchWatcher {
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
       if (c === QUOTE) {
         this.#startValue();
-        if (this.#bodyBytes >= 0) this.#addBody(1);
+        if (this.#inBody) this.#addBody(1);
         this.#inString = true;
         const depth = stack.length;
         this.#key = this.#expectKey && (depth === 1 || depth === 3) ? '' : null;
       } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
         this.#startValue();
-        if (this.#bodyBytes >= 0) this.#addBody(1);
+        if (this.#inBody) this.#addBody(1);
         stack.push(c === 0x7b ? OBJECT : ARRAY);
         this.#expectKey = c === 0x7b;
         this.#pendingValue = c === 0x5b;
         if (stack.length === 2 && c === 0x5b && this.#topKey === 'requests')
           this.#inRequests = true;
       } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-        if (this.#bodyBytes >= 0) this.#addBody(1);
+        if (this.#inBody) this.#addBody(1);
         stack.pop();
         this.#pendingValue = false;
         this.#expectKey = false;
         if (stack.length < 2) this.#inRequests = false;
-        if (stack.length === 2) this.#bodyBytes = -1; // a request object closed
+        if (stack.length === 2) this.#inBody = false; // a request object closed
       } else if (c === 0x2c /* , */) {
-        if (this.#bodyBytes >= 0) this.#addBody(1);
+        if (this.#inBody) this.#addBody(1);
         const top = stack[stack.length - 1];
         this.#expectKey = top === OBJECT;
         this.#pendingValue = top === ARRAY;
-        if (stack.length === 3) this.#bodyBytes = -1; // the next member of a request
+        if (stack.length === 3) this.#inBody = false; // the next member of a request
       } else if (c === 0x3a /* : */) {
-        if (this.#bodyBytes >= 0) this.#addBody(1);
+        if (this.#inBody) this.#addBody(1);
         this.#expectKey = false;
         this.#pendingValue = true;
       } else {
@@ -128,6 +135,7 @@ export class JsonBatchWatcher {
       );
     }
     if (depth === 3 && this.#inRequests && this.#requestKey === 'body') {
+      this.#inBody = true;
       this.#bodyBytes = 0;
     }
   }
@@ -141,8 +149,8 @@ export class JsonBatchWatcher {
   }
 
   #addBody(bytes: number): void {
-    if (bytes <= 0) return;
     this.#bodyBytes += bytes;
+    if (bytes <= 0) return;
     // A base64 string decodes to three quarters of its length.
     if (Math.floor(((this.#bodyBytes - 2) * 3) / 4) > this.#limits.maxItemBodyBytes) {
       const pointer = `/requests/${this.#requests - 1}/body`;

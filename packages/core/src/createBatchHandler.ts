@@ -223,7 +223,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         {
           jsonLines,
           // SPEC §2: an OData batch echoes each Content-ID unchanged.
-          echoContentId: decoded.format === 'multipart' && isODataBatch(input.path, input.headers),
+          echoContentId: decoded.format === 'multipart' && isODataBatch(batchPath, input.headers),
         },
       );
       return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };

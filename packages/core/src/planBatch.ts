@@ -2,8 +2,9 @@ import { BatchError } from './BatchError.js';
 import { equalsLower } from './headerNames.js';
 import { applyHeaderPolicy } from './headerPolicy.js';
 import { parseReference, referenceName } from './parseReference.js';
+import { type PartLocation, partError, partLocations } from './partError.js';
 import { comparablePath, mayBeSamePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
-import type { BatchFormat, DecodedBatch, HeaderList, SubRequest } from './types.js';
+import type { DecodedBatch, HeaderList, SubRequest } from './types.js';
 
 /** One item ready to run: its dispatch request and what its response must echo. */
 export interface PlannedItem {
@@ -32,11 +33,15 @@ export interface PlanContext {
   inherits: (lowerName: string) => boolean;
 }
 
-/** An error of the batch item named the way its format names items. */
-function itemError(format: BatchFormat, index: number, member: string, detail: string): BatchError {
-  return format === 'json'
-    ? BatchError.pointer('invalid_batch', `/requests/${index}/${member}`, detail)
-    : BatchError.part('invalid_batch', index + 1, detail);
+/** Names an item the way its format does: `/requests/3/path`, `part 4` or `part 3.2`. */
+function itemErrors(decoded: DecodedBatch) {
+  let locations: PartLocation[] | undefined;
+  return (index: number, member: string, detail: string): BatchError => {
+    if (decoded.format === 'json')
+      return BatchError.pointer('invalid_batch', `/requests/${index}/${member}`, detail);
+    locations ??= partLocations(decoded.items);
+    return partError('invalid_batch', locations[index]!, detail);
+  };
 }
 
 /** The nesting guard: whether `path` is the batch route (its comparable form), in any spelling. */
@@ -52,7 +57,14 @@ export function isBatchRoute(path: string, batchRoute: string): boolean {
  */
 export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedItem[] {
   const { format } = decoded;
+  const itemError = itemErrors(decoded);
   const batchRoute = comparablePath(context.batchPath);
+  // `$metadata`, `$all`…: a `$name` that names no item of the batch is an ordinary target.
+  const names = new Set<string>();
+  for (const item of decoded.items) {
+    const name = referenceName(item);
+    if (name !== undefined) names.add(name);
+  }
   const indexOfId = new Map<string, number>();
   const groups = new Map<string, ItemGroup>();
   let group: ItemGroup | undefined;
@@ -61,7 +73,7 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
       group = undefined;
     } else if (group?.name !== item.atomicityGroup) {
       if (groups.has(item.atomicityGroup)) {
-        throw itemError(format, index, 'atomicityGroup', 'the items of a group must be adjacent');
+        throw itemError(index, 'atomicityGroup', 'the items of a group must be adjacent');
       }
       group = { name: item.atomicityGroup, start: index, end: index + 1 };
       groups.set(group.name, group);
@@ -76,11 +88,11 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
       if (id !== undefined) dependsOn.push(id);
       else if (named !== undefined && named !== group)
         for (let i = named.start; i < named.end; i++) dependsOn.push(i);
-      else
-        throw itemError(format, index, 'dependsOn', `"${name}" is not an earlier request or group`);
+      else throw itemError(index, 'dependsOn', `"${name}" is not an earlier request or group`);
     }
 
-    const reference = parseReference(item.target);
+    const parsed = parseReference(item.target);
+    const reference = parsed !== undefined && names.has(parsed.id) ? parsed : undefined;
     let referenced: number | undefined;
     if (reference !== undefined) {
       referenced =
@@ -89,7 +101,6 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
           : findContentId(decoded.items, group, index, reference.id);
       if (referenced === undefined) {
         throw itemError(
-          format,
           index,
           'path',
           format === 'json'
@@ -103,7 +114,7 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
     const target = reference === undefined ? resolveTarget(item.target, context.base) : item.target;
     const path = pathOfTarget(target);
     if (reference === undefined && isBatchRoute(path, batchRoute)) {
-      throw itemError(format, index, 'path', 'a batch cannot contain a request to the batch route');
+      throw itemError(index, 'path', 'a batch cannot contain a request to the batch route');
     }
     if (item.id !== undefined) indexOfId.set(item.id, index);
     const request: SubRequest = {
