@@ -13,6 +13,14 @@ import {
 } from './index.js';
 import { bytes, chunked, collect, FC_SEED, settle } from './testing.js';
 
+// Every property here runs from one fixed seed, FC_SEED (testing.ts): the same inputs on every
+// run and machine. A failure prints its seed and shrink path (`{ seed: …, path: "…" }`);
+// `FC_SEED=<seed> pnpm test` replays it (turbo.json passes FC_SEED to the test tasks), and any
+// other FC_SEED explores other inputs. The timeouts (60–120 s, by number of runs) are over 100x
+// the idle time: idle, the slowest property, 1000 runs of "JSON: arbitrary JSON documents",
+// takes about 0.5 s; with one core busy and turbo running other packages' tasks beside it, it
+// took up to 12 s, past vitest's 5 s default.
+
 const TCHARS =
   "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".split('');
 const BCHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?".split(
