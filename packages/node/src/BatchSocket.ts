@@ -42,6 +42,8 @@ export class BatchSocket extends EventEmitter {
   writable = true;
   destroyed = false;
   writableCorked = 0;
+  /** Nothing is ever buffered: `res.writableFinished` is true once `res` finished. */
+  writableLength = 0;
   /** `ServerResponse.end()` uncorks its socket through this. */
   _writableState = { corked: 0 };
   _httpMessage: unknown = null;

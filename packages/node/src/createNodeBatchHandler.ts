@@ -5,7 +5,7 @@ import {
   createBatchHandler,
   type HeaderList,
 } from '@batch/core';
-import { connectionOf } from './BatchSocket.js';
+import { type ConnectionInfo, connectionOf } from './BatchSocket.js';
 import { discardUnreadBody } from './discardUnreadBody.js';
 import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
 import { readNodeBody } from './readNodeBody.js';
@@ -44,15 +44,18 @@ export function createNodeBatchHandler(
   app: NodeHandler,
   options: BatchOptions = {},
 ): NodeBatchHandler {
+  // The batch request's connection, read once per batch (its items share it).
+  const connections = new WeakMap<object, ConnectionInfo>();
   const handler = createBatchHandler({
     ...options,
-    dispatch: (request, context) =>
-      dispatchToNode(
-        app,
-        request,
-        connectionOf((context.batch.native as IncomingMessage).socket),
-        context.signal,
-      ),
+    dispatch: (request, context) => {
+      let connection = connections.get(context.batch);
+      if (connection === undefined) {
+        connection = connectionOf((context.batch.native as IncomingMessage).socket);
+        connections.set(context.batch, connection);
+      }
+      return dispatchToNode(app, request, connection, context.signal);
+    },
   });
   return async (req, res, body) => {
     const controller = new AbortController();

@@ -1,11 +1,11 @@
-import { setMaxListeners } from 'node:events';
-import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HeaderList, SubRequest, SubResponse } from '@batch/core';
 import { BatchSocket, type ConnectionInfo } from './BatchSocket.js';
+import { MessageFactory, type NodeHandler } from './MessageFactory.js';
+import { onAbort } from './onAbort.js';
 
-/** Any `(req, res)` handler: an Express app, `koaApp.callback()`, a plain `node:http` listener. */
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+export type { NodeHandler } from './MessageFactory.js';
 
 /** Headers Node keeps only the first of (its own `IncomingMessage` rules). */
 const SINGLE = new Set([
@@ -48,8 +48,30 @@ function headersObject(headers: HeaderList): IncomingHttpHeaders {
   return out;
 }
 
-/** The header lines of a response as Node rendered them (`res._header`), without the status line. */
-function parseHeaderBlock(block: string): HeaderList {
+/** `req.rawHeaders`: names and values, one after the other. */
+function rawHeaders(headers: HeaderList): string[] {
+  const raw = new Array<string>(headers.length * 2);
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    raw[2 * i] = name;
+    raw[2 * i + 1] = value;
+  }
+  return raw;
+}
+
+/** Optional whitespace around a header value (RFC 9110 §5.5): space or horizontal tab. */
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/**
+ * The header lines of a response as Node rendered them (`res._header`), without the
+ * status line. Node renders each line as `name + ': ' + value + '\r\n'`, after its own
+ * rules (array values one line each, the `Content-Disposition` and `Cookie` special
+ * cases, what `writeHead(status, headers)` passed): reading its rendering back is the one
+ * way to hold exactly what the app sent, whichever way it sent it, on every Node line.
+ */
+export function parseHeaderBlock(block: string): HeaderList {
   const headers: HeaderList = [];
   let at = block.indexOf('\r\n') + 2;
   while (at < block.length) {
@@ -57,17 +79,124 @@ function parseHeaderBlock(block: string): HeaderList {
     if (end === -1 || end === at) break;
     const colon = block.indexOf(':', at);
     if (colon !== -1 && colon < end) {
-      headers.push([block.slice(at, colon), block.slice(colon + 1, end).trim()]);
+      let start = colon + 1;
+      let stop = end;
+      while (start < stop && isWhitespace(block.charCodeAt(start))) start++;
+      while (stop > start && isWhitespace(block.charCodeAt(stop - 1))) stop--;
+      headers.push([block.slice(at, colon), block.slice(start, stop)]);
     }
     at = end + 2;
   }
   return headers;
 }
 
-interface CapturingResponse {
+/** What the bridge reads and overrides of Node's `OutgoingMessage` (see README, "Internals"). */
+interface CapturingResponse extends ServerResponse {
   _header: string | null;
   _headerSent: boolean;
   _send(data: string | Uint8Array, encoding: BufferEncoding | null, callback?: () => void): boolean;
+  [RUN]: SubRequestRun;
+}
+
+const RUN = Symbol('@batch/node sub-request');
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * `res._send`, the one place `write()` and `end()` hand over a rendered chunk (after the
+ * header block was rendered into `res._header`): the chunk is kept instead of written. An
+ * own property of `res`, so that it survives a framework swapping the prototype; one shared
+ * function, the sub-request's state found on `res`.
+ */
+function captureSend(
+  this: CapturingResponse,
+  data: string | Uint8Array,
+  encoding: BufferEncoding | null,
+  callback?: () => void,
+): boolean {
+  if (data.length > 0) {
+    this[RUN].keep(
+      typeof data === 'string'
+        ? Buffer.from(data, encoding ?? 'utf8')
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    );
+  }
+  this._headerSent = true;
+  // As a socket calls back once the bytes are written: later, not inside `write()`/`end()`
+  // (so that `finish` comes after `end()` returned, `res.writableEnded` true, as over HTTP).
+  if (typeof callback === 'function') process.nextTick(callback);
+  return true;
+}
+
+/** The `finish` listener of every sub-request's `res`. */
+function onFinish(this: CapturingResponse): void {
+  this[RUN].finish();
+}
+
+/** One sub-request in flight: its messages, the chunks captured, and how to answer. */
+class SubRequestRun {
+  readonly #resolve: (response: SubResponse) => void;
+  readonly #socket: BatchSocket;
+  readonly #req: IncomingMessage;
+  readonly #res: CapturingResponse;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #forget: (() => void) | undefined;
+  #settled = false;
+
+  constructor(
+    resolve: (response: SubResponse) => void,
+    socket: BatchSocket,
+    req: IncomingMessage,
+    res: CapturingResponse,
+  ) {
+    this.#resolve = resolve;
+    this.#socket = socket;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  /** Destroys `req` and `res` (they emit `close`) when `signal` aborts. */
+  watch(signal: AbortSignal): void {
+    this.#forget = onAbort(signal, () => this.abort());
+  }
+
+  abort(): void {
+    this.#req.destroy();
+    this.#socket.destroy();
+  }
+
+  keep(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  /** Stops watching the signal (the handler threw, or the answer is complete). */
+  forget(): void {
+    this.#forget?.();
+    this.#forget = undefined;
+  }
+
+  finish(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.forget();
+    const res = this.#res;
+    res.detachSocket(this.#socket as unknown as Socket);
+    const chunks = this.#chunks;
+    this.#resolve({
+      status: res.statusCode,
+      statusText: res.statusMessage,
+      headers: parseHeaderBlock(res._header ?? ''),
+      body:
+        chunks.length === 1
+          ? chunks[0]!
+          : chunks.length === 0
+            ? NO_BYTES
+            : Buffer.concat(chunks, this.#size),
+    });
+  }
 }
 
 /**
@@ -84,65 +213,38 @@ export function dispatchToNode(
   signal: AbortSignal,
 ): Promise<SubResponse> {
   return new Promise<SubResponse>((resolve, reject) => {
+    const messages = MessageFactory.of(handler);
     const socket = new BatchSocket(connection);
-    const req = new IncomingMessage(socket as unknown as Socket);
+    const req = messages.request(socket as unknown as Socket);
     req.method = request.method;
     req.url = request.target;
     req.httpVersion = '1.1';
     req.httpVersionMajor = 1;
     req.httpVersionMinor = 1;
     req.headers = headersObject(request.headers);
-    req.rawHeaders = request.headers.flat();
+    req.rawHeaders = rawHeaders(request.headers);
     req.complete = true;
     const { body } = request;
     if (body.length > 0) req.push(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     req.push(null);
 
-    const res = new ServerResponse(req);
+    const res = messages.response(req) as CapturingResponse;
     res.sendDate = false;
     res.useChunkedEncodingByDefault = false;
     res.shouldKeepAlive = false;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const capture = res as unknown as CapturingResponse;
-    capture._send = (data, encoding, callback) => {
-      if (data.length > 0) {
-        const chunk =
-          typeof data === 'string'
-            ? Buffer.from(data, encoding ?? 'utf8')
-            : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-      capture._headerSent = true;
-      if (typeof callback === 'function') callback();
-      return true;
-    };
+    const run = new SubRequestRun(resolve, socket, req, res);
+    res[RUN] = run;
+    res._send = captureSend;
     res.assignSocket(socket as unknown as Socket);
-
-    const onAbort = () => {
-      req.destroy();
-      socket.destroy();
-    };
-    // The batch's signal is shared by every running item (one listener each, removed when
-    // the item finishes): many at once are expected, not a leak.
-    setMaxListeners(0, signal);
-    signal.addEventListener('abort', onAbort, { once: true });
-    res.once('finish', () => {
-      signal.removeEventListener('abort', onAbort);
-      res.detachSocket(socket as unknown as Socket);
-      resolve({
-        status: res.statusCode,
-        statusText: res.statusMessage,
-        headers: parseHeaderBlock(capture._header ?? ''),
-        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
-      });
-    });
+    res.on('finish', onFinish);
+    run.watch(signal);
     try {
       handler(req, res);
     } catch (error) {
-      signal.removeEventListener('abort', onAbort);
+      run.forget();
       reject(error);
+      return;
     }
+    messages.observe(req, res);
   });
 }
