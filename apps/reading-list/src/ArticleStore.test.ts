@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ArticleStore, etagOf } from './ArticleStore.js';
 import { databasePath } from './database.js';
@@ -144,6 +144,17 @@ describe('ArticleStore in a file', () => {
     expect(next.ok && next.article.last_modified).toBeGreaterThan(
       moco.ok ? moco.article.last_modified : Infinity,
     );
+  });
+
+  it('is whole in its one file once closed (the WAL checkpointed into it)', async () => {
+    const database = freshFile();
+    const store = new ArticleStore({ database });
+    await store.create('alice', { title: 'MoFo', url: 'http://mozilla.org' });
+    await store.close();
+    expect(statSync(`${database}-wal`).size).toBe(0);
+    const copy = join(dirname(database), 'copy.db');
+    copyFileSync(database, copy);
+    expect(await open(copy).list('alice')).toMatchObject([{ id: 1, title: 'MoFo' }]);
   });
 
   it('is created with its folder; the default one ignores itself in git', () => {

@@ -152,13 +152,19 @@ export class ArticleStore {
 
   /**
    * Closes the database once the open transaction and the writes queued before this call
-   * are done. Every call after it rejects.
+   * are done. A file is checkpointed first: everything is in the database file itself, its
+   * `-wal` file left empty. Every call after it rejects.
    */
   close(): Promise<void> {
     this.#closing ??= this.#lock.run(() => {
       this.#closed = true;
-      this.#reader?.close();
-      this.#writer.close();
+      try {
+        if (this.#reader !== undefined)
+          this.#writer.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+      } finally {
+        this.#reader?.close();
+        this.#writer.close();
+      }
     });
     return this.#closing;
   }
