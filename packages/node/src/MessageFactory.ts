@@ -66,8 +66,11 @@ function canBeBornWith(Base: Constructor<object>, prototype: object, instance: o
   return true;
 }
 
-/** Most times a handler may show new prototypes before it is no longer followed. */
-const MAX_CHANGES = 4;
+/** Most prototypes learned for one handler before it is no longer followed. */
+const MAX_LEARNED = 3;
+
+const PlainRequest = IncomingMessage as Constructor<IncomingMessage>;
+const PlainResponse = ServerResponse as Constructor<ServerResponse>;
 
 /**
  * Makes the `IncomingMessage` / `ServerResponse` pair of a handler's sub-requests.
@@ -77,11 +80,12 @@ const MAX_CHANGES = 4;
  * every property added to an object after such a swap gives that object a map (hidden
  * class) of its own, copying its descriptors — about 13 KB and tens of µs per Express
  * request, and megamorphic property access in everything that touches `req`/`res` after it.
- * So the factory learns the prototypes a handler gives its messages (after the handler
- * ran on the first sub-request) and makes the next pairs born with them: the framework's
- * swap is then a no-op, and the objects share their maps. Nothing else changes: the object
- * is built by the same Node constructor, and the framework sets the same prototype anyway.
- * A handler that swaps nothing (Koa, plain `node:http`) gets plain `new IncomingMessage`.
+ * So the factory learns the prototypes a handler gives its messages — once it gave the
+ * same ones twice in a row — and makes the next pairs born with them: the framework's swap
+ * is then a no-op, and the objects share their maps. Nothing else changes: the object is
+ * built by the same Node constructor, and the framework sets the same prototype anyway.
+ * A handler that swaps nothing (Koa, plain `node:http`) gets plain `new IncomingMessage`;
+ * one whose prototypes are new on every request (or keep changing) gets them too.
  */
 export class MessageFactory {
   static readonly #byHandler = new WeakMap<NodeHandler, MessageFactory>();
@@ -96,11 +100,15 @@ export class MessageFactory {
     return factory;
   }
 
-  #Request: Constructor<IncomingMessage> = IncomingMessage as Constructor<IncomingMessage>;
-  #Response: Constructor<ServerResponse> = ServerResponse as Constructor<ServerResponse>;
+  #Request = PlainRequest;
+  #Response = PlainResponse;
+  /** The prototypes the handler is expected to give: those the messages are born with. */
   #requestPrototype: object = IncomingMessage.prototype;
   #responsePrototype: object = ServerResponse.prototype;
-  #changes = 0;
+  /** Other prototypes the handler gave, once: learned if it gives them again. */
+  #seenRequest: object | undefined;
+  #seenResponse: object | undefined;
+  #learned = 0;
 
   /** A sub-request's `req` on `socket`. */
   request(socket: Socket): IncomingMessage {
@@ -117,29 +125,37 @@ export class MessageFactory {
     const requestPrototype = Object.getPrototypeOf(req) as object;
     const responsePrototype = Object.getPrototypeOf(res) as object;
     if (
-      requestPrototype === this.#requestPrototype &&
-      responsePrototype === this.#responsePrototype
+      (requestPrototype === this.#requestPrototype &&
+        responsePrototype === this.#responsePrototype) ||
+      this.#learned > MAX_LEARNED
     )
       return;
-    if (this.#changes >= MAX_CHANGES) return;
-    this.#changes++;
-    if (this.#changes === MAX_CHANGES) {
-      // A handler whose prototypes keep changing: back to plain messages for good.
-      this.#Request = IncomingMessage as Constructor<IncomingMessage>;
-      this.#Response = ServerResponse as Constructor<ServerResponse>;
+    if (requestPrototype !== this.#seenRequest || responsePrototype !== this.#seenResponse) {
+      this.#seenRequest = requestPrototype;
+      this.#seenResponse = responsePrototype;
+      return;
+    }
+    this.#seenRequest = undefined;
+    this.#seenResponse = undefined;
+    if (++this.#learned > MAX_LEARNED) {
+      // A handler whose prototypes keep changing: plain messages for good.
+      this.#Request = PlainRequest;
+      this.#Response = PlainResponse;
+      this.#requestPrototype = IncomingMessage.prototype;
+      this.#responsePrototype = ServerResponse.prototype;
       return;
     }
     if (requestPrototype !== this.#requestPrototype) {
       this.#requestPrototype = requestPrototype;
       this.#Request = canBeBornWith(IncomingMessage, requestPrototype, req)
-        ? bornWith(IncomingMessage as Constructor<IncomingMessage>, requestPrototype)
-        : (IncomingMessage as Constructor<IncomingMessage>);
+        ? bornWith(PlainRequest, requestPrototype)
+        : PlainRequest;
     }
     if (responsePrototype !== this.#responsePrototype) {
       this.#responsePrototype = responsePrototype;
       this.#Response = canBeBornWith(ServerResponse, responsePrototype, res)
-        ? bornWith(ServerResponse as Constructor<ServerResponse>, responsePrototype)
-        : (ServerResponse as Constructor<ServerResponse>);
+        ? bornWith(PlainResponse, responsePrototype)
+        : PlainResponse;
     }
   }
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { HeaderList, SubRequest, SubResponse } from '@batch/core';
 import { BatchSocket, type ConnectionInfo } from './BatchSocket.js';
 import { MessageFactory, type NodeHandler } from './MessageFactory.js';
-import { onAbort } from './onAbort.js';
+import { type AbortWaiter, waitForAbort } from './waitForAbort.js';
 
 export type { NodeHandler } from './MessageFactory.js';
 
@@ -135,14 +135,16 @@ function onFinish(this: CapturingResponse): void {
 }
 
 /** One sub-request in flight: its messages, the chunks captured, and how to answer. */
-class SubRequestRun {
+class SubRequestRun implements AbortWaiter {
   readonly #resolve: (response: SubResponse) => void;
   readonly #socket: BatchSocket;
   readonly #req: IncomingMessage;
   readonly #res: CapturingResponse;
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #forget: (() => void) | undefined;
+  /** The waiters on the signal, this one among them until it is forgotten. */
+  readonly #waiters: Set<AbortWaiter>;
+  /** The first chunk; `#more` holds the others (most answers are one chunk). */
+  #chunk: Buffer | undefined;
+  #more: Buffer[] | undefined;
   #settled = false;
 
   constructor(
@@ -150,32 +152,30 @@ class SubRequestRun {
     socket: BatchSocket,
     req: IncomingMessage,
     res: CapturingResponse,
+    signal: AbortSignal,
   ) {
     this.#resolve = resolve;
     this.#socket = socket;
     this.#req = req;
     this.#res = res;
+    // Destroys `req` and `res` (they emit `close`) when `signal` aborts.
+    this.#waiters = waitForAbort(signal, this);
   }
 
-  /** Destroys `req` and `res` (they emit `close`) when `signal` aborts. */
-  watch(signal: AbortSignal): void {
-    this.#forget = onAbort(signal, () => this.abort());
-  }
-
-  abort(): void {
+  onAbort(): void {
     this.#req.destroy();
     this.#socket.destroy();
   }
 
   keep(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
+    if (this.#chunk === undefined) this.#chunk = chunk;
+    else if (this.#more === undefined) this.#more = [chunk];
+    else this.#more.push(chunk);
   }
 
   /** Stops watching the signal (the handler threw, or the answer is complete). */
   forget(): void {
-    this.#forget?.();
-    this.#forget = undefined;
+    this.#waiters.delete(this);
   }
 
   finish(): void {
@@ -184,17 +184,18 @@ class SubRequestRun {
     this.forget();
     const res = this.#res;
     res.detachSocket(this.#socket as unknown as Socket);
-    const chunks = this.#chunks;
+    const first = this.#chunk;
+    const more = this.#more;
     this.#resolve({
       status: res.statusCode,
       statusText: res.statusMessage,
       headers: parseHeaderBlock(res._header ?? ''),
       body:
-        chunks.length === 1
-          ? chunks[0]!
-          : chunks.length === 0
-            ? NO_BYTES
-            : Buffer.concat(chunks, this.#size),
+        first === undefined
+          ? NO_BYTES
+          : more === undefined
+            ? first
+            : Buffer.concat([first, ...more]),
     });
   }
 }
@@ -232,12 +233,11 @@ export function dispatchToNode(
     res.sendDate = false;
     res.useChunkedEncodingByDefault = false;
     res.shouldKeepAlive = false;
-    const run = new SubRequestRun(resolve, socket, req, res);
+    const run = new SubRequestRun(resolve, socket, req, res, signal);
     res[RUN] = run;
     res._send = captureSend;
     res.assignSocket(socket as unknown as Socket);
     res.on('finish', onFinish);
-    run.watch(signal);
     try {
       handler(req, res);
     } catch (error) {
