@@ -2,11 +2,12 @@ import {
   type BatchOptions,
   type BodyInput,
   createBatchHandler,
-  type HeaderList,
   type SubRequest,
   type SubResponse,
 } from '@batch/core';
 import type { Context, Env, ExecutionContext, Handler } from 'hono';
+import { createSubRequest } from './createSubRequest.js';
+import { readSubResponse } from './readSubResponse.js';
 
 export type { BatchOptions } from '@batch/core';
 
@@ -25,8 +26,6 @@ interface OuterRequest {
   env: unknown;
   executionCtx: ExecutionContext | undefined;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * A Hono handler answering batch requests (SPEC: multipart/mixed or JSON): every
@@ -59,37 +58,22 @@ export function batch<E extends Env = Env>(
   };
 }
 
-/** Runs one sub-request through `app.fetch` and reads its answer as plain values. */
+/**
+ * Runs one sub-request through `app.fetch` — as a lazy `Request` (see `createSubRequest`)
+ * — and reads its answer as plain values (see `readSubResponse`).
+ */
 async function dispatchToApp(
   app: HonoFetchApp,
   request: SubRequest,
   outer: OuterRequest,
   signal: AbortSignal,
 ): Promise<SubResponse> {
-  const bodyless = request.method === 'GET' || request.method === 'HEAD';
   const response = await app.fetch(
-    new Request(outer.origin + request.target, {
-      method: request.method,
-      headers: request.headers,
-      body:
-        bodyless || request.body.length === 0 ? null : (request.body as Uint8Array<ArrayBuffer>),
-      signal,
-    }),
+    createSubRequest(outer.origin, request, signal),
     outer.env,
     outer.executionCtx,
   );
-  const headers: HeaderList = [];
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') headers.push([name, value]);
-  });
-  for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
-  const answer: SubResponse = {
-    status: response.status,
-    headers,
-    body: response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer()),
-  };
-  if (response.statusText !== '') answer.statusText = response.statusText;
-  return answer;
+  return readSubResponse(response);
 }
 
 /** `c.executionCtx` throws outside Workers-like runtimes. */
