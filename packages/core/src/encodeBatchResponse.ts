@@ -114,7 +114,7 @@ async function* encodeMultipartResponses(
       head += `Content-ID: ${responseContentId(response.contentId, echo)}\r\n`;
     head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
     const headers = writableHeaders(response.headers);
-    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    for (const [name, value] of headers) head += `${canonicalHeaderName(name)}: ${value}\r\n`;
     if (
       body instanceof Uint8Array &&
       getHeader(headers, 'content-length') === undefined &&

@@ -164,7 +164,7 @@ describe('scheduling (SPEC §4)', () => {
     await run(
       dispatch,
       [
-        { target: '/r/0?delay=150' },
+        { target: '/r/0?delay=600' },
         { target: '/r/1?delay=5' },
         { target: '/r/2?delay=5' },
         { target: '/r/3?delay=5' },
@@ -180,7 +180,7 @@ describe('scheduling (SPEC §4)', () => {
     await run(
       dispatch,
       [
-        { target: '/r/0?delay=60', id: 'slow' },
+        { target: '/r/0?delay=300', id: 'slow' },
         { target: '/r/1', dependsOn: ['slow'] },
         { target: '/r/2?delay=5' },
       ],
