@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
 import {
@@ -12,7 +9,6 @@ import {
   startupTest,
 } from '@batch/test-suite';
 import type { Express } from 'express';
-import { afterAll, beforeAll, describe } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Express) => listen(app.listen(0, '127.0.0.1'));
@@ -39,15 +35,4 @@ readingListScenarios('Express example app', {
 });
 
 startupTest('Express', appDir);
-// The shutdown test writes articles: on a scratch file, not the reading list in data/.
-describe('on a scratch DATABASE', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'express-example-'));
-  beforeAll(() => {
-    process.env.DATABASE = join(dir, 'reading-list.db');
-  });
-  afterAll(() => {
-    delete process.env.DATABASE;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  shutdownTest('Express', appDir, 'start');
-});
+shutdownTest('Express', appDir, 'start');

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore } from '@batch/reading-list';
 import {
@@ -14,7 +11,6 @@ import {
 } from '@batch/test-suite';
 import { serve as serveNode } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, describe } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Hono) =>
@@ -42,15 +38,4 @@ readingListScenarios('Hono example app', {
 });
 
 startupTest('Hono', appDir);
-// The shutdown test writes articles: on a scratch file, not the reading list in data/.
-describe('on a scratch DATABASE', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hono-example-'));
-  beforeAll(() => {
-    process.env.DATABASE = join(dir, 'reading-list.db');
-  });
-  afterAll(() => {
-    delete process.env.DATABASE;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  shutdownTest('Hono', appDir, 'start:hono');
-});
+shutdownTest('Hono', appDir, 'start:hono');

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArticleStore, serviceInfo } from '@batch/reading-list';
 import {
@@ -12,7 +9,7 @@ import {
   startupTest,
 } from '@batch/test-suite';
 import type Koa from 'koa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 
 const serve = (app: Koa) => listen(app.listen(0, '127.0.0.1'));
@@ -39,18 +36,7 @@ readingListScenarios('Koa example app', {
 });
 
 startupTest('Koa', appDir);
-// The shutdown test writes articles: on a scratch file, not the reading list in data/.
-describe('on a scratch DATABASE', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'koa-example-'));
-  beforeAll(() => {
-    process.env.DATABASE = join(dir, 'reading-list.db');
-  });
-  afterAll(() => {
-    delete process.env.DATABASE;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  shutdownTest('Koa', appDir, 'start:koa');
-});
+shutdownTest('Koa', appDir, 'start:koa');
 
 describe('the reading list on Koa', () => {
   it('answers GET / with the service info, naming Koa', async () => {

@@ -7,6 +7,8 @@ export type {
 } from './ArticleStore.js';
 export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
 export { databasePath, IN_MEMORY } from './database.js';
+export type { StartServer } from './serveReadingList.js';
+export { serveReadingList } from './serveReadingList.js';
 export {
   ownerOf,
   PROBLEM_TYPE,

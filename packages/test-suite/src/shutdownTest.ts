@@ -1,9 +1,12 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type ClientRequest, request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -157,6 +160,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export function shutdownTest(framework: string, appDir: string, script: string): void {
   describe(`stopping the ${framework} example`, () => {
+    // The test writes articles: on a scratch database file, not the reading list in data/.
+    const scratch = mkdtempSync(join(tmpdir(), `${framework.toLowerCase()}-example-`));
+    beforeAll(() => {
+      process.env.DATABASE = join(scratch, 'reading-list.db');
+    });
+    afterAll(() => {
+      delete process.env.DATABASE;
+      rmSync(scratch, { recursive: true, force: true });
+    });
     const signals = [
       { name: 'SIGTERM to the pnpm process', signal: 'SIGTERM', group: false },
       { name: 'Ctrl+C (SIGINT to the process group)', signal: 'SIGINT', group: true },
