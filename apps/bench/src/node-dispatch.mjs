@@ -17,10 +17,11 @@
 // a change. "ws" (the default) is the workspace's own build. Builds alternate round by
 // round (ROUNDS, default 8; order flipped every round), so a busy machine hits both alike;
 // the table shows each build's median and the median of the per-round ratios.
+// SPLIT=1 (http) serves the direct requests from another process than the batches.
 // PROFILE=1 with `node --cpu-prof` profiles only the first build (inproc).
 // HEAP_PROF=file.heapprofile samples every allocation of the timed rounds (collected objects
 // too, unlike --heap-prof) through the inspector, for the first build only.
-// SERVER_PROF=1 starts the http servers with --cpu-prof / --heap-prof into prof/.
+// SERVER_PROF=1 starts the http servers with --cpu-prof / --heap-prof into prof/node-dispatch/.
 //
 // Every batch answer is checked once per build and mode (status, 50 bodies), so a broken
 // build crashes the bench rather than reporting a fast time.
@@ -45,6 +46,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 8);
 /** Batches per build per round. */
 const PER_ROUND = Number(process.env.PER_ROUND ?? 200);
 const WARMUP = Number(process.env.WARMUP ?? 300);
+const SPLIT = process.env.SPLIT === '1';
 
 const paths = Array.from({ length: ITEMS }, (_, i) => `/items/${i + 1}`);
 const expected = paths.map((_, i) => JSON.stringify({ id: i + 1, title: `Item ${i + 1}` }));
@@ -370,7 +372,12 @@ function send(agent, port, method, path, body = /** @type {Buffer | null} */ (nu
 
 async function startServer(/** @type {string} */ framework, /** @type {Build} */ build) {
   const prof = process.env.SERVER_PROF
-    ? ['--cpu-prof', '--cpu-prof-dir=prof', '--heap-prof', '--heap-prof-dir=prof']
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir=prof/node-dispatch',
+        '--heap-prof',
+        '--heap-prof-dir=prof/node-dispatch',
+      ]
     : [];
   const child = fork(
     fileURLToPath(import.meta.url),
@@ -446,21 +453,26 @@ async function overHttp(/** @type {string[]} */ frameworks) {
     const servers = [];
     for (const build of list) {
       const server = await startServer(framework, build);
+      // SPLIT=1: the direct requests go to a server process of their own, so that their
+      // objects (Express: a hidden class per request on Node 20/22) do not share inline
+      // caches with the sub-requests. Default: one process serves both, as a real server does.
+      const direct = SPLIT ? await startServer(framework, build) : server;
       const first = await server.batch();
       check(first.status === 200, `${framework} ${build.name}: batch ${first.status}`);
       await checkBatch(first.type, first.body);
-      const answers = await server.concurrent();
+      const answers = await direct.concurrent();
       for (const [i, answer] of answers.entries())
         check(answer.body.toString() === expected[i], `direct ${i}`);
-      for (const [i, answer] of ((await server.h2?.()) ?? []).entries())
+      for (const [i, answer] of ((await direct.h2?.()) ?? []).entries())
         check(answer.body.toString() === expected[i], `h2 ${i}`);
       for (let i = 0; i < WARMUP / 3; i++) {
         await server.batch();
-        await server.concurrent();
-        await server.h2?.();
+        await direct.concurrent();
+        await direct.h2?.();
       }
       servers.push({
         server,
+        direct,
         batch: /** @type {number[]} */ ([]),
         concurrent: /** @type {number[]} */ ([]),
         h2: /** @type {number[]} */ ([]),
@@ -470,11 +482,12 @@ async function overHttp(/** @type {string[]} */ frameworks) {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const entry of order) {
         for (const kind of /** @type {const} */ (['batch', 'concurrent', 'h2'])) {
-          const call = entry.server[kind];
+          const target = kind === 'batch' ? entry.server : entry.direct;
+          const call = target[kind];
           if (call === null) continue;
-          const cpu0 = await entry.server.cpu();
+          const cpu0 = await target.cpu();
           for (let i = 0; i < perRound; i++) await call();
-          entry[kind].push(((await entry.server.cpu()) - cpu0) / perRound / ITEMS);
+          entry[kind].push(((await target.cpu()) - cpu0) / perRound / ITEMS);
         }
       }
     }
@@ -496,10 +509,11 @@ async function overHttp(/** @type {string[]} */ frameworks) {
         entry === base ? '' : `${median(ratios).toFixed(2)}×`,
       ]);
       await entry.server.close();
+      if (entry.direct !== entry.server) await entry.direct.close();
     }
   }
   printTable(
-    `over HTTP (server CPU), ${ITEMS} GETs, ${ROUNDS} rounds × ${perRound} per kind per build (alternating)`,
+    `over HTTP (server CPU${SPLIT ? ', direct requests on a server of their own' : ''}), ${ITEMS} GETs, ${ROUNDS} rounds × ${perRound} per kind per build (alternating)`,
     [
       { header: 'framework', align: 'left' },
       { header: 'build', align: 'left' },

@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import type { SubRequest } from '@batch/core';
 import { describe, expect, it } from 'vitest';
@@ -241,4 +242,40 @@ describe('MessageFactory: sub-request messages born with the prototypes the hand
     expect(seen[2]?.requestPrototype).toBe(request);
     expect(text(answer.body)).toBe('{"params":{"id":"1"},"app":"the app","protocol":"http"}');
   });
+
+  // Express is @batch/express's dependency, not this package's: taken from there (tests only).
+  const fromExpressPackage = createRequire(new URL('../../express/package.json', import.meta.url));
+  for (const name of ['express', 'express4']) {
+    it(`${name === 'express' ? 'Express 5' : 'Express 4'}: sub-requests are born with app.request / app.response and share one map`, async () => {
+      const express = fromExpressPackage(name) as () => NodeHandler & {
+        request: object;
+        response: object;
+        get(path: string, handler: NodeHandler): void;
+      };
+      const app = express();
+      const seen: Seen[] = [];
+      app.get('/items/:id', (req, res) => {
+        seen.push({
+          req,
+          res,
+          requestPrototype: Object.getPrototypeOf(req) as object,
+          responsePrototype: Object.getPrototypeOf(res) as object,
+          ownKeys: [],
+        });
+        (res as ServerResponse & { json(value: unknown): void }).json({ ok: true });
+      });
+      const prototypes: object[] = [];
+      const handler: NodeHandler = (req, res) => {
+        prototypes.push(Object.getPrototypeOf(req) as object);
+        return app(req, res);
+      };
+      for (let i = 0; i < 8; i++) await run(handler, `/items/${i}`);
+      // If this fails, Express changed how it gives req/res its prototypes: see MessageFactory.
+      expect(prototypes.slice(2)).toEqual(Array(6).fill(app.request));
+      for (let i = 3; i < 7; i++) {
+        expect(haveSameMap(seen[i]!.req, seen[i + 1]!.req)).toBe(true);
+        expect(haveSameMap(seen[i]!.res, seen[i + 1]!.res)).toBe(true);
+      }
+    });
+  }
 });
