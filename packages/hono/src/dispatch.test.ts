@@ -374,10 +374,14 @@ function batchInit(format: BatchFormat, requests: SubRequestInit[]): RequestInit
 
 /** The shared cases, run against one client. */
 function dispatchCases(client: () => Client, waited: Waited[], log: string[]) {
-  it('uses lazy requests on this runtime (the self-test passed)', async () => {
-    expect(lazyRequestsWork()).toBe(true);
+  // Node 20 and 22 (undici 6) pass the self-test; Node 24's undici copies a Request by
+  // private fields, so it fails and every item is a real Request there (slower, the same).
+  // A runtime that changes either way fails this test, so someone looks.
+  const lazyExpected = Number(process.versions.node.split('.')[0]) < 24;
+  it(`${lazyExpected ? 'uses' : 'falls back from'} lazy requests on this runtime (Node ${process.versions.node})`, async () => {
+    expect(lazyRequestsWork()).toBe(lazyExpected);
     const [answer] = await client().batch('json', [{ target: '/probe/lazy' }]);
-    expect(JSON.parse(answer!.body)).toEqual({ lazy: true });
+    expect(JSON.parse(answer!.body)).toEqual({ lazy: lazyExpected });
   });
 
   describe.each(['json', 'multipart'] as const)('%s batch', (format) => {
