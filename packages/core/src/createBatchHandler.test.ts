@@ -555,7 +555,8 @@ describe('per-item timeout and batch deadline', () => {
 
   it('the timeout is per item, not for the batch: four 100 ms items under a 300 ms timeout', async () => {
     const { dispatch, calls } = recorder(delayed);
-    const handler = handlerWith(dispatch, { timeoutMs: 300 });
+    // One after another: together they take 400 ms, longer than the timeout of each.
+    const handler = handlerWith(dispatch, { timeoutMs: 300, concurrency: 1 });
     const responses = await read(
       await send(
         handler,
