@@ -129,6 +129,10 @@ export async function* executeBatch(
   const outcomeStatus: Array<number | undefined> = new Array(count);
   const outcomeLocation: Array<string | undefined> = new Array(count);
   const dispatchedTarget: Array<string | undefined> = new Array(count);
+  // Only the items a reference names need their Location and target kept.
+  const isReferenced = new Uint8Array(count);
+  for (const item of items)
+    if (item.reference !== undefined) isReferenced[item.reference.index] = 1;
   const dispatchedPath: Array<string | undefined> = new Array(count);
   const durations = new Float64Array(count);
   const ran = new Uint8Array(count);
@@ -145,7 +149,7 @@ export async function* executeBatch(
     durations[index] = durationMs;
     ran[index] = didRun ? 1 : 0;
     outcomeStatus[index] = response.status;
-    outcomeLocation[index] = getHeader(response.headers, 'location');
+    if (isReferenced[index] === 1) outcomeLocation[index] = getHeader(response.headers, 'location');
     const headers: HeaderList = [
       ...response.headers,
       ['Server-Timing', `batch;dur=${durationMs.toFixed(3)}`],
@@ -221,7 +225,7 @@ export async function* executeBatch(
       request = { ...request, target: resolved.target };
       dispatchedPath[index] = resolved.path;
     }
-    dispatchedTarget[index] = request.target;
+    if (isReferenced[index] === 1) dispatchedTarget[index] = request.target;
     const started = now();
     let signal = batch.signal;
     let timer: ReturnType<typeof setTimeout> | undefined;
