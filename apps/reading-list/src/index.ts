@@ -7,6 +7,14 @@ export type {
 } from './ArticleStore.js';
 export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
 export { databasePath, IN_MEMORY } from './database.js';
+export type { ExampleBatch } from './exampleBatches.js';
+export {
+  curlCommand,
+  EXAMPLE_BATCHES,
+  JSON_EXAMPLE_BATCH,
+  MULTIPART_EXAMPLE_BATCH,
+  shellQuote,
+} from './exampleBatches.js';
 export type { StartServer } from './serveReadingList.js';
 export { serveReadingList } from './serveReadingList.js';
 export {

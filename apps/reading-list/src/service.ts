@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_REQUESTS } from '@batch/core';
+import { curlCommand, EXAMPLE_BATCHES } from './exampleBatches.js';
 
 /** `GET /`: what the service is and where its batch endpoint is. */
 export function serviceInfo(framework: string, maxRequests = DEFAULT_MAX_REQUESTS) {
@@ -42,44 +43,15 @@ export const UNAUTHORIZED = problem(
 
 /**
  * The lines `pnpm start` prints: where the API is and two batches to paste — the Kinto
- * documentation's JSON batch, and a multipart batch of a PATCH and a GET — and, when it is
- * given, the SQLite file the articles are kept in.
+ * documentation's JSON batch, and a multipart batch of a PATCH and a GET (`exampleBatches`)
+ * — the playground's address and, when it is given, the SQLite file the articles are kept in.
  */
 export function startBanner(framework: string, url: string, database?: string): string {
-  const json = JSON.stringify({
-    defaults: { method: 'POST', path: '/articles' },
-    requests: [
-      { body: { title: 'MoFo', url: 'http://mozilla.org' } },
-      { body: { title: 'MoCo', url: 'http://mozilla.com' } },
-      { method: 'PATCH', path: '/articles/1', body: { read_position: 3477 } },
-    ],
-  });
-  const multipart = [
-    '--batch_curl',
-    'Content-Type: application/http',
-    'Content-ID: <item1>',
-    '',
-    'PATCH /articles/1 HTTP/1.1',
-    'Content-Type: application/json',
-    '',
-    '{"read_position": 42}',
-    '--batch_curl',
-    'Content-Type: application/http',
-    'Content-ID: <item2>',
-    '',
-    'GET /articles/1 HTTP/1.1',
-    '',
-    '--batch_curl--',
-    '',
-  ].join('\\r\\n');
   return [
     `reading-list (${framework}) listening on ${url}`,
     '',
-    'A JSON batch (the Kinto documentation example): two POSTs and a PATCH, one round trip:',
-    `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: application/json' -d '${json}'`,
-    '',
-    'A multipart/mixed batch (the Google APIs format): a PATCH and a GET of article 1 (send the JSON batch first):',
-    `  curl -s ${url}/batch -H 'Authorization: Bearer alice' -H 'Content-Type: multipart/mixed; boundary=batch_curl' --data-binary $'${multipart}'`,
+    ...EXAMPLE_BATCHES.flatMap((batch) => [`${batch.title}:`, `  ${curlCommand(url, batch)}`, '']),
+    `Playground (build a batch, race 20 calls one by one vs batched, in your browser): ${url}/playground`,
     '',
     ...(database === undefined ? [] : [storedIn(database), '']),
     `Service info: curl -s ${url}/   (Ctrl+C stops the server)`,
