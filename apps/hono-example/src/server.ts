@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { withPlayground } from '@batch/playground';
 import { serveReadingList } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -7,6 +8,15 @@ serveReadingList(
   'Hono',
   new URL('..', import.meta.url),
   (store, port, ready) =>
-    // A node:http server (serve() types it as any of the node servers it can create).
-    serve({ fetch: createApp({ store }).app.fetch, port }, (info) => ready(info.port)) as Server,
+    // A node:http server (serve() types it as any of the node servers it can create), its
+    // listener behind the playground (its page, and the simulated round trip of its requests).
+    serve(
+      {
+        fetch: createApp({ store }).app.fetch,
+        port,
+        createServer: ((options: ServerOptions, listener: RequestListener) =>
+          createServer(options, withPlayground(listener))) as typeof createServer,
+      },
+      (info) => ready(info.port),
+    ) as Server,
 );

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** Writes in one batch: they run one after another (writes are barriers). */
+const WRITES = 6;
+const RTT_MS = 400;
+
+/**
+ * The playground test of an example app's real program: `node dist/server.js` (on port 0,
+ * in memory) prints the playground's URL and serves the page, and a batch that carries
+ * `X-Playground-RTT` waits the round trip once — not once per item, although every item
+ * inherits the header: the wait is in front of the app, on real HTTP requests only.
+ */
+export function playgroundServerTest(framework: string, appDir: string): void {
+  describe(`the playground (${framework})`, () => {
+    it('is served, and a batch of writes with a simulated round trip waits it once', async () => {
+      const child = spawn(process.execPath, ['dist/server.js'], {
+        cwd: appDir,
+        env: { ...process.env, PORT: '0', DATABASE: ':memory:' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise((resolve) => child.once('close', resolve));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let output = '';
+          const timer = setTimeout(
+            () => reject(new Error(`no banner in 20 s:\n${output}`)),
+            20_000,
+          );
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            output += chunk;
+            const match = /^Playground .*: (http:\/\/localhost:\d+)\/playground$/m.exec(output);
+            if (match) {
+              clearTimeout(timer);
+              resolve(match[1]!);
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+        });
+
+        const page = await fetch(`${url}/playground`);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+        expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(await page.text()).toContain('src="/playground/playground.js"');
+
+        const headers = {
+          authorization: 'Bearer rtt',
+          'content-type': 'application/json',
+          'x-playground-rtt': String(RTT_MS),
+        };
+        const body = JSON.stringify({
+          defaults: { method: 'POST', path: '/articles' },
+          requests: Array.from({ length: WRITES }, (_, i) => ({
+            body: { title: `t${i}`, url: `http://example.com/${i}` },
+          })),
+        });
+        const started = performance.now();
+        const answer = await fetch(`${url}/batch`, { method: 'POST', headers, body });
+        const { responses } = (await answer.json()) as { responses: { status: number }[] };
+        const elapsed = performance.now() - started;
+        expect(answer.status).toBe(200);
+        expect(responses.map((r) => r.status)).toEqual(Array(WRITES).fill(201));
+        // One wait (≥ RTT); a wait per item would be WRITES × RTT = 2.4 s.
+        expect(elapsed).toBeGreaterThanOrEqual(RTT_MS - 5);
+        expect(elapsed).toBeLessThan(3 * RTT_MS);
+
+        const bad = await fetch(`${url}/`, { headers: { 'x-playground-rtt': '2001' } });
+        expect(bad.status).toBe(400);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
+  });
+}
