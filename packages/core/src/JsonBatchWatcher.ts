@@ -4,6 +4,10 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OBJECT = 1;
 const ARRAY = 2;
+const REQUESTS = [...'requests'].map((char) => char.charCodeAt(0));
+const BODY = [...'body'].map((char) => char.charCodeAt(0));
+const MAY_BE_REQUESTS = 1;
+const MAY_BE_BODY = 2;
 
 /** Limits a JSON batch is watched for while it is read. */
 export interface JsonBatchWatcherLimits {
@@ -26,11 +30,16 @@ export class JsonBatchWatcher {
   #inString = false;
   #escaped = false;
   #expectKey = false;
-  /** The key being read, when it is one whose name matters (depth 1 or 3); else null. */
-  #key: string | null = null;
-  /** The last complete key at depth 1 (top object) and at depth 3 (a request). */
-  #topKey = '';
-  #requestKey = '';
+  /**
+   * The key being read, when it is one whose name matters (depth 1 or 3): its length so
+   * far (-1 when none is), and which of `requests` (bit 1) and `body` (bit 2) it still
+   * may be, matched byte by byte (no string is made).
+   */
+  #keyLength = -1;
+  #keyMatch = 0;
+  /** Whether the last complete key at depth 1 was `requests`, and at depth 3 `body`. */
+  #topKeyIsRequests = false;
+  #requestKeyIsBody = false;
   /** True while the array at depth 2 is the top-level `requests` array. */
   #inRequests = false;
   #requests = 0;
@@ -67,9 +76,7 @@ export class JsonBatchWatcher {
           } else if (d === QUOTE) break;
         }
         this.#escaped = escaped;
-        if (this.#key !== null && this.#key.length < 16) {
-          this.#key += String.fromCharCode(...chunk.subarray(i, Math.min(j, i + 16)));
-        }
+        if (this.#keyLength >= 0) this.#matchKey(chunk, i, j);
         // An escape is at least 2 chars for 1 byte; \uXXXX 6 chars for at least 1.
         if (this.#inBody) this.#addBody(j - i - escapes * 5);
         if (j === chunk.length) return;
@@ -84,15 +91,16 @@ export class JsonBatchWatcher {
         if (this.#inBody) this.#addBody(1);
         this.#inString = true;
         const depth = stack.length;
-        this.#key = this.#expectKey && (depth === 1 || depth === 3) ? '' : null;
+        const named = this.#expectKey && (depth === 1 || depth === 3);
+        this.#keyLength = named ? 0 : -1;
+        this.#keyMatch = named ? MAY_BE_REQUESTS | MAY_BE_BODY : 0;
       } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
         this.#startValue();
         if (this.#inBody) this.#addBody(1);
         stack.push(c === 0x7b ? OBJECT : ARRAY);
         this.#expectKey = c === 0x7b;
         this.#pendingValue = c === 0x5b;
-        if (stack.length === 2 && c === 0x5b && this.#topKey === 'requests')
-          this.#inRequests = true;
+        if (stack.length === 2 && c === 0x5b && this.#topKeyIsRequests) this.#inRequests = true;
       } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
         if (this.#inBody) this.#addBody(1);
         stack.pop();
@@ -134,18 +142,33 @@ export class JsonBatchWatcher {
         ],
       );
     }
-    if (depth === 3 && this.#inRequests && this.#requestKey === 'body') {
+    if (depth === 3 && this.#inRequests && this.#requestKeyIsBody) {
       this.#inBody = true;
       this.#bodyBytes = 0;
     }
   }
 
+  /** Matches the key bytes `chunk[from..to)` against `requests` and `body`. */
+  #matchKey(chunk: Uint8Array, from: number, to: number): void {
+    let match = this.#keyMatch;
+    let at = this.#keyLength;
+    for (let k = from; k < to && match !== 0; k++, at++) {
+      const byte = chunk[k];
+      if (at >= REQUESTS.length || REQUESTS[at] !== byte) match &= ~MAY_BE_REQUESTS;
+      if (at >= BODY.length || BODY[at] !== byte) match &= ~MAY_BE_BODY;
+    }
+    this.#keyMatch = match;
+    this.#keyLength += to - from;
+  }
+
   #endString(): void {
-    const key = this.#key;
-    if (key === null) return;
-    this.#key = null;
-    if (this.#stack.length === 1) this.#topKey = key;
-    else this.#requestKey = key;
+    const length = this.#keyLength;
+    if (length < 0) return;
+    this.#keyLength = -1;
+    const match = this.#keyMatch;
+    if (this.#stack.length === 1)
+      this.#topKeyIsRequests = (match & MAY_BE_REQUESTS) !== 0 && length === REQUESTS.length;
+    else this.#requestKeyIsBody = (match & MAY_BE_BODY) !== 0 && length === BODY.length;
   }
 
   #addBody(bytes: number): void {

@@ -61,10 +61,18 @@ export function formatOfContentType(
 /** True for `application/json` and any `+json` media type. */
 export function isJsonMediaType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  // Asked once per answer, nearly always about the same value: the last one is remembered.
+  if (contentType === lastJsonQuestion) return lastJsonAnswer;
   const media = parseMediaType(contentType);
-  if (media === undefined) return false;
-  return media.type === 'application/json' || media.type.endsWith('+json');
+  const answer =
+    media !== undefined && (media.type === 'application/json' || media.type.endsWith('+json'));
+  lastJsonQuestion = contentType;
+  lastJsonAnswer = answer;
+  return answer;
 }
+
+let lastJsonQuestion: string | undefined;
+let lastJsonAnswer = false;
 
 /** True for media types whose body is text: `text/*`, JSON, XML, forms, JavaScript, or a charset. */
 export function isTextMediaType(contentType: string | undefined): boolean {

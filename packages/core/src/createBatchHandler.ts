@@ -2,8 +2,8 @@ import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
 import { EMPTY_BYTES, utf8 } from './bytes.js';
 import { acceptsJsonLines } from './contentType.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
-import { encodeBatchResponse } from './encodeBatchResponse.js';
-import { executeBatch } from './executeBatch.js';
+import { encodeResponseRuns } from './encodeBatchResponse.js';
+import { executeBatchRuns } from './executeBatch.js';
 import { getHeader } from './headerNames.js';
 import { compileInheritPolicy } from './headerPolicy.js';
 import { isODataBatch } from './isODataBatch.js';
@@ -195,9 +195,9 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       // SPEC §3: a JSON batch whose client asks for JSON Lines is answered in completion order.
       const jsonLines =
         decoded.format === 'json' && acceptsJsonLines(getHeader(input.headers, 'accept'));
-      const encoded = encodeBatchResponse(
+      const encoded = encodeResponseRuns(
         decoded.format,
-        executeBatch(items, {
+        executeBatchRuns(items, {
           order: jsonLines ? 'completion' : 'request',
           run: (request, index, signal) => dispatch(request, { signal, index, batch }),
           concurrency: resolved.concurrency,

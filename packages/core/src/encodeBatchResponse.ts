@@ -1,12 +1,5 @@
-import {
-  concatBytes,
-  EMPTY_BYTES,
-  fromUtf8Strict,
-  joinText,
-  latin1,
-  toBase64,
-  utf8,
-} from './bytes.js';
+import { concatBytes, EMPTY_BYTES, fromUtf8Strict, toBase64 } from './bytes.js';
+import { ChunkWriter } from './chunkWriter.js';
 import { isJsonMediaType, isTextMediaType, JSON_LINES_CONTENT_TYPE } from './contentType.js';
 import { canonicalHeaderName, getHeader } from './headerNames.js';
 import { isJsonText } from './isJsonText.js';
@@ -56,10 +49,24 @@ export function encodeBatchResponse(
   responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
   options: EncodeBatchResponseOptions = {},
 ): EncodedBatchResponse {
+  return encodeResponseRuns(format, runsOf(responses), options);
+}
+
+/**
+ * `encodeBatchResponse` for answers that come in runs (each run: the answers ready
+ * together, as the engine yields them): each run is written as one chunk when its bodies
+ * are small, so a batch of small answers costs one allocation and one socket write per run
+ * instead of per answer.
+ */
+export function encodeResponseRuns(
+  format: BatchFormat,
+  runs: AsyncIterable<readonly SubResponse[]>,
+  options: EncodeBatchResponseOptions = {},
+): EncodedBatchResponse {
   if (format === 'json') {
     return options.jsonLines === true
-      ? { contentType: JSON_LINES_CONTENT_TYPE, body: encodeJsonLines(responses) }
-      : { contentType: 'application/json', body: encodeJsonResponses(responses) };
+      ? { contentType: JSON_LINES_CONTENT_TYPE, body: encodeJson(runs, true) }
+      : { contentType: 'application/json', body: encodeJson(runs, false) };
   }
   const boundary = options.boundary ?? createBoundary();
   // Checked now, not when the body is read: a bad option is the caller's error.
@@ -67,8 +74,27 @@ export function encodeBatchResponse(
     changeSetBoundaryFor(boundary, options.changeSetBoundary);
   return {
     contentType: `multipart/mixed; boundary=${boundary}`,
-    body: encodeMultipartResponses(responses, boundary, options),
+    body: encodeMultipartResponses(runs, boundary, options),
   };
+}
+
+/** Runs of answers: one each from an async iterable (as they come), up to 64 from an array. */
+async function* runsOf(
+  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+): AsyncGenerator<SubResponse[]> {
+  if (Symbol.asyncIterator in responses) {
+    for await (const response of responses) yield [response];
+    return;
+  }
+  let run: SubResponse[] = [];
+  for (const response of responses) {
+    run.push(response);
+    if (run.length === 64) {
+      yield run;
+      run = [];
+    }
+  }
+  if (run.length > 0) yield run;
 }
 
 /**
@@ -78,63 +104,68 @@ export function encodeBatchResponse(
  * or the end. An answer with `failedGroup` is a plain part in place of its change set.
  */
 async function* encodeMultipartResponses(
-  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+  runs: AsyncIterable<readonly SubResponse[]>,
   boundary: string,
   options: EncodeBatchResponseOptions,
 ): AsyncGenerator<Uint8Array> {
   const echo = options.echoContentId === true;
+  const out = new ChunkWriter(COALESCE_BYTES);
   /** True until the first part of the body is written. */
   let first = true;
   /** The group of the open change set, its boundary, and whether it holds a part yet. */
   let group: string | undefined;
   let inner = '';
   let innerFirst = true;
-  for await (const response of responses) {
-    const body = response.body ?? EMPTY_BYTES;
-    const itemGroup = response.failedGroup === true ? undefined : response.atomicityGroup;
-    let head = '';
-    if (group !== undefined && itemGroup !== group) {
-      head += `\r\n--${inner}--`;
-      group = undefined;
-    }
-    if (itemGroup !== undefined && itemGroup !== group) {
-      inner = changeSetBoundaryFor(boundary, options.changeSetBoundary);
-      head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: multipart/mixed; boundary=${inner}\r\n\r\n`;
-      group = itemGroup;
-      innerFirst = true;
+  for await (const run of runs) {
+    for (const response of run) {
+      const body = response.body ?? EMPTY_BYTES;
+      const itemGroup = response.failedGroup === true ? undefined : response.atomicityGroup;
+      let head = '';
+      if (group !== undefined && itemGroup !== group) {
+        head += `\r\n--${inner}--`;
+        group = undefined;
+      }
+      if (itemGroup !== undefined && itemGroup !== group) {
+        inner = changeSetBoundaryFor(boundary, options.changeSetBoundary);
+        head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: multipart/mixed; boundary=${inner}\r\n\r\n`;
+        group = itemGroup;
+        innerFirst = true;
+        first = false;
+      }
+      if (group === undefined) {
+        head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/http\r\n`;
+      } else {
+        head += `${innerFirst ? '' : '\r\n'}--${inner}\r\nContent-Type: application/http\r\n`;
+        innerFirst = false;
+      }
+      if (response.contentId !== undefined)
+        head += `Content-ID: ${responseContentId(response.contentId, echo)}\r\n`;
+      head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
+      const headers = writableHeaders(response.headers);
+      for (const [name, value] of headers) head += `${canonicalHeaderName(name)}: ${value}\r\n`;
+      if (
+        body instanceof Uint8Array &&
+        getHeader(headers, 'content-length') === undefined &&
+        body.length > 0
+      ) {
+        head += `Content-Length: ${body.length}\r\n`;
+      }
+      head += '\r\n';
       first = false;
+      out.latin1(head);
+      if (body instanceof Uint8Array) {
+        out.bytes(body);
+      } else {
+        // A streamed body goes out as it comes: what is written so far goes first.
+        for (const chunk of out.take()) yield chunk;
+        for await (const chunk of body) if (chunk.length > 0) yield chunk;
+      }
     }
-    if (group === undefined) {
-      head += `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/http\r\n`;
-    } else {
-      head += `${innerFirst ? '' : '\r\n'}--${inner}\r\nContent-Type: application/http\r\n`;
-      innerFirst = false;
-    }
-    if (response.contentId !== undefined)
-      head += `Content-ID: ${responseContentId(response.contentId, echo)}\r\n`;
-    head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
-    const headers = writableHeaders(response.headers);
-    for (const [name, value] of headers) head += `${canonicalHeaderName(name)}: ${value}\r\n`;
-    if (
-      body instanceof Uint8Array &&
-      getHeader(headers, 'content-length') === undefined &&
-      body.length > 0
-    ) {
-      head += `Content-Length: ${body.length}\r\n`;
-    }
-    head += '\r\n';
-    first = false;
-    const headBytes = latin1(head);
-    if (body instanceof Uint8Array) {
-      yield body.length <= COALESCE_BYTES ? concatBytes([headBytes, body]) : headBytes;
-      if (body.length > COALESCE_BYTES) yield body;
-    } else {
-      yield headBytes;
-      for await (const chunk of body) if (chunk.length > 0) yield chunk;
-    }
+    for (const chunk of out.take()) yield chunk;
   }
   const close = group === undefined ? '' : `\r\n--${inner}--`;
-  yield latin1(`${close}${first ? '' : '\r\n'}--${boundary}--\r\n`);
+  out.latin1(`${close}${first ? '' : '\r\n'}--${boundary}--\r\n`);
+  for (const chunk of out.take()) yield chunk;
 }
 
 /**
@@ -209,13 +240,14 @@ function bodyJson(bytes: Uint8Array, contentType: string | undefined): Uint8Arra
  * matters, and inside strings it has none at all), so that the object is one line of JSON
  * Lines.
  */
-function jsonItem(
+function writeJsonItem(
+  out: ChunkWriter,
   response: SubResponse,
   bodyBytes: Uint8Array,
   prefix: string,
   suffix: string,
   oneLine: boolean,
-): Uint8Array[] {
+): void {
   const headers = writableHeaders(response.headers);
   let head = `${prefix}{`;
   if (response.index !== undefined) head += `"index":${response.index},`;
@@ -227,24 +259,24 @@ function jsonItem(
   head += `,"headers":${headersJson(headers)}`;
   // SPEC §3: no `body` member at all for HEAD, 204 and 304 (clients build a `Response`
   // from it, and a null-body status with a body throws).
-  if (hasNoBody(response)) return [utf8(`${head}}${suffix}`)];
+  if (hasNoBody(response)) {
+    out.text(`${head}}${suffix}`);
+    return;
+  }
   head += ',';
   const body = bodyJson(bodyBytes, getHeader(headers, 'content-type'));
-  if (typeof body === 'string') return [utf8(`${head}${body}}${suffix}`)];
-  const spliced = oneLine ? withoutLineBreaks(body) : body;
-  if (spliced.length <= COALESCE_BYTES) return [joinText(`${head}"body":`, spliced, `}${suffix}`)];
-  return [utf8(`${head}"body":`), spliced, utf8(`}${suffix}`)];
+  if (typeof body === 'string') {
+    out.text(`${head}${body}}${suffix}`);
+    return;
+  }
+  out.text(`${head}"body":`);
+  out.bytes(oneLine ? withoutLineBreaks(body) : body);
+  out.latin1(`}${suffix}`);
 }
 
 /** HEAD answers, `204 No Content` and `304 Not Modified` have no body. */
 function hasNoBody(response: SubResponse): boolean {
   return response.status === 204 || response.status === 304 || response.requestMethod === 'HEAD';
-}
-
-/** The whole body of a sub-response (read when it streams). */
-function bodyOf(body: SubResponseBody): Uint8Array | Promise<Uint8Array> {
-  if (body === null) return EMPTY_BYTES;
-  return body instanceof Uint8Array ? body : bodyBytes(body);
 }
 
 /** `bytes` (JSON text) with CR and LF turned into spaces; the same array when it has none. */
@@ -255,23 +287,33 @@ function withoutLineBreaks(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
-async function* encodeJsonResponses(
-  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
+/**
+ * The JSON answer (`{"responses":[…]}`), or with `lines` JSON Lines (one object a line,
+ * each with its `index`); each run of answers as one chunk when its bodies are small.
+ */
+async function* encodeJson(
+  runs: AsyncIterable<readonly SubResponse[]>,
+  lines: boolean,
 ): AsyncGenerator<Uint8Array> {
-  let separator = '{"responses":[';
-  for await (const response of responses) {
-    const chunks = jsonItem(response, await bodyOf(response.body), separator, '', false);
-    for (const chunk of chunks) yield chunk;
-    separator = ',';
+  const out = new ChunkWriter(COALESCE_BYTES);
+  let separator = lines ? '' : '{"responses":[';
+  const suffix = lines ? '\n' : '';
+  for await (const run of runs) {
+    for (const response of run) {
+      const body = response.body;
+      let bytes: Uint8Array;
+      if (body === null) bytes = EMPTY_BYTES;
+      else if (body instanceof Uint8Array) bytes = body;
+      else {
+        // What is written so far goes out while this body streams in.
+        for (const chunk of out.take()) yield chunk;
+        bytes = await bodyBytes(body);
+      }
+      writeJsonItem(out, response, bytes, separator, suffix, lines);
+      if (!lines) separator = ',';
+    }
+    for (const chunk of out.take()) yield chunk;
   }
-  yield utf8(separator === ',' ? ']}' : '{"responses":[]}');
-}
-
-async function* encodeJsonLines(
-  responses: AsyncIterable<SubResponse> | Iterable<SubResponse>,
-): AsyncGenerator<Uint8Array> {
-  for await (const response of responses) {
-    const chunks = jsonItem(response, await bodyOf(response.body), '', '\n', true);
-    for (const chunk of chunks) yield chunk;
-  }
+  if (!lines) out.latin1(separator === ',' ? ']}' : '{"responses":[]}');
+  for (const chunk of out.take()) yield chunk;
 }

@@ -80,6 +80,17 @@ export async function* executeBatch(
   items: PlannedItem[],
   options: ExecuteOptions,
 ): AsyncGenerator<SubResponse> {
+  for await (const run of executeBatchRuns(items, options)) yield* run;
+}
+
+/**
+ * `executeBatch`, yielding the answers in runs: each run is every answer that was ready,
+ * in the order they are due, when the consumer asked for more (never empty).
+ */
+export async function* executeBatchRuns(
+  items: PlannedItem[],
+  options: ExecuteOptions,
+): AsyncGenerator<SubResponse[]> {
   const { stopOnError, timeoutMs, onItem } = options;
   const count = items.length;
   const sequential = stopOnError || options.concurrency === 1;
@@ -192,19 +203,21 @@ export async function* executeBatch(
 
   /** The answer of an item that must not run (a failed dependency, a stop, an abort), or undefined. */
   const refusal = (index: number): SubResponse | undefined => {
-    for (const dependency of items[index]!.dependsOn ?? []) {
-      const status = statuses[dependency] ?? outcomeStatus[dependency]!;
-      if (status >= 400) {
-        return unrun(
-          index,
-          problemResponse(
-            424,
-            'failed-dependency',
-            `request ${dependency} it depends on failed with ${status}`,
-          ),
-        );
+    const dependsOn = items[index]!.dependsOn;
+    if (dependsOn !== undefined)
+      for (const dependency of dependsOn) {
+        const status = statuses[dependency] ?? outcomeStatus[dependency]!;
+        if (status >= 400) {
+          return unrun(
+            index,
+            problemResponse(
+              424,
+              'failed-dependency',
+              `request ${dependency} it depends on failed with ${status}`,
+            ),
+          );
+        }
       }
-    }
     if (stopped) {
       return unrun(
         index,
@@ -364,8 +377,9 @@ export async function* executeBatch(
   /** Whether item `index` may start now, by the barriers and its dependencies. */
   const ready = (index: number): boolean => {
     if (barrier(index) && done < index) return false;
-    for (const dependency of items[index]!.dependsOn ?? [])
-      if (statuses[dependency] === undefined) return false;
+    const dependsOn = items[index]!.dependsOn;
+    if (dependsOn !== undefined)
+      for (const dependency of dependsOn) if (statuses[dependency] === undefined) return false;
     return true;
   };
 
@@ -440,25 +454,37 @@ export async function* executeBatch(
     let written = 0;
     pump();
     while (written < count) {
-      let response: SubResponse | undefined;
-      if (inOrder) {
-        response = held[written];
-        held[written] = undefined;
-      } else {
-        response = completed.shift();
+      // Every answer ready now, in the order they are due: one run, so that the encoder
+      // writes them as one chunk (one socket write) instead of one each.
+      const run: SubResponse[] = [];
+      const before = written;
+      let completedAt = 0;
+      while (written < count) {
+        let response: SubResponse | undefined;
+        if (inOrder) {
+          response = held[written];
+          held[written] = undefined;
+        } else if (completedAt < completed.length) {
+          response = completed[completedAt++];
+        }
+        if (response === undefined) break;
+        written++;
+        inFlight--;
+        // The other items of a failed change set: answered by the failed one alone.
+        if (response !== SKIPPED) run.push(response);
       }
-      if (response === undefined) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
+      if (completedAt > 0) completed.splice(0, completedAt);
+      if (written > before) {
+        // The slots the run frees are refilled when the consumer asks for more: what it
+        // holds counts against the window, so a consumer that stops pulling stops the batch.
+        if (run.length > 0) yield run;
+        pump();
         continue;
       }
-      written++;
-      inFlight--;
-      pump();
-      // The other items of a failed change set: answered by the failed one alone.
-      if (response !== SKIPPED) yield response;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
     }
   } finally {
     closed = true;

@@ -71,11 +71,13 @@ const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 function skipSpace(bytes: Uint8Array, i: number): number {
-  for (;;) {
-    const c = bytes[i];
+  const n = bytes.length;
+  while (i < n) {
+    const c = bytes[i]!;
     if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
     i++;
   }
+  return i;
 }
 
 /** A member name and its colon; returns the index of the value, or -1. */
@@ -127,14 +129,31 @@ function isContinuation(c: number | undefined): boolean {
   return c !== undefined && (c & 0xc0) === 0x80;
 }
 
+/** What a byte is inside a string: plain, `"`, `\\`, a control char (invalid), non-ASCII. */
+const PLAIN = 0;
+const QUOTE = 1;
+const BACKSLASH = 2;
+const CONTROL = 3;
+const NON_ASCII = 4;
+const STRING_BYTE = new Uint8Array(256);
+STRING_BYTE.fill(CONTROL, 0, 0x20);
+STRING_BYTE.fill(NON_ASCII, 0x80);
+STRING_BYTE[0x22] = QUOTE;
+STRING_BYTE[0x5c] = BACKSLASH;
+
 /** A string starting at the quote at `i`; returns the index after its closing quote, or -1. */
 function string(bytes: Uint8Array, i: number): number {
+  const n = bytes.length;
   i++;
-  for (;;) {
-    const c = bytes[i];
-    if (c === undefined) return -1;
-    if (c === 0x22) return i + 1;
-    if (c === 0x5c /* \ */) {
+  while (i < n) {
+    const kind = STRING_BYTE[bytes[i]!];
+    // Plain ASCII, the bulk of most strings: the loop is kept tight.
+    if (kind === PLAIN) {
+      i++;
+      continue;
+    }
+    if (kind === QUOTE) return i + 1;
+    if (kind === BACKSLASH) {
       const e = bytes[i + 1];
       if (e === 0x75 /* u */) {
         if (
@@ -160,16 +179,15 @@ function string(bytes: Uint8Array, i: number): number {
       } else {
         return -1;
       }
-    } else if (c < 0x20) {
+    } else if (kind === CONTROL) {
       return -1;
-    } else if (c < 0x80) {
-      i++;
     } else {
-      const next = utf8Sequence(bytes, i, c);
+      const next = utf8Sequence(bytes, i, bytes[i]!);
       if (next < 0) return -1;
       i = next;
     }
   }
+  return -1;
 }
 
 /** Validates one multi-byte UTF-8 sequence at `i` (lead byte `c`); returns the next index or -1. */

@@ -70,6 +70,12 @@ function normaliseUrl(
   return { ...rest, path: url };
 }
 
+/** `value` without its `headers` member (a copy). */
+function withoutHeaders(value: Record<string, unknown>): Record<string, unknown> {
+  const { headers: _headers, ...rest } = value;
+  return rest;
+}
+
 /** The pointer of the member that gave an item its path: its own `url`/`path`, else the defaults'. */
 function memberPointer(raw: Record<string, unknown>, at: string, defaults: unknown): string {
   for (const [source, pointer] of [
@@ -235,8 +241,10 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
       return;
     }
     checkMembers(raw, REQUEST_MEMBERS, at, problems);
-    const { headers: ownHeaders, ...ownRest } = normaliseUrl(raw, at, problems);
-    const item = mergeDefaults(defaultRest, ownRest);
+    const own = normaliseUrl(raw, at, problems);
+    const ownHeaders = own.headers;
+    // Without defaults the item is read as it is (its `headers` member is read apart).
+    const item = defaults === undefined ? own : mergeDefaults(defaultRest, withoutHeaders(own));
 
     const method = item.method ?? 'GET';
     let upperMethod = 'GET';
@@ -249,19 +257,18 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
 
     let target = '';
     const path = item.path;
-    const pathAt = memberPointer(raw, at, document.defaults);
     if (typeof path !== 'string') {
       problems.add(
-        pathAt,
+        memberPointer(raw, at, document.defaults),
         path === undefined ? 'is required (here or in defaults)' : 'must be a string',
       );
     } else {
       const problem = validateTarget(path);
-      if (problem !== undefined) problems.add(pathAt, problem);
+      if (problem !== undefined) problems.add(memberPointer(raw, at, document.defaults), problem);
       else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
         const resolved = resolveAbsoluteTarget(path, context.host);
         if (typeof resolved === 'string') target = resolved;
-        else problems.add(pathAt, resolved.problem);
+        else problems.add(memberPointer(raw, at, document.defaults), resolved.problem);
       } else target = path;
     }
 

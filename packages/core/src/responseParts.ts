@@ -11,6 +11,13 @@ const HOP_BY_HOP = new Set([
   'proxy-connection',
 ]);
 
+/** Lengths of the names in HOP_BY_HOP: other names need no lower-casing to be told apart. */
+const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((name) => name.length));
+
+function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP.has(name.toLowerCase());
+}
+
 /**
  * The headers of a sub-response as they may be written into a batch: hop-by-hop
  * headers dropped, and any line that could inject another (a name that is not a token,
@@ -20,8 +27,7 @@ export function writableHeaders(headers: HeaderList): HeaderList {
   const out: HeaderList = [];
   for (const header of headers) {
     const [name, value] = header;
-    if (!isToken(name) || !isValidHeaderValue(value) || HOP_BY_HOP.has(name.toLowerCase()))
-      continue;
+    if (!isToken(name) || !isValidHeaderValue(value) || isHopByHop(name)) continue;
     out.push(header);
   }
   return out;
