@@ -88,6 +88,8 @@ interface Opened {
   errors: string[];
   /** `METHOD /path` of every request the page made after it loaded. */
   requests: string[];
+  /** The `Content-Type` of every answer to a `POST /batch`. */
+  batchAnswers: string[];
 }
 
 /** A new tab on `path` of the app on `port`, recording errors and requests. */
@@ -106,9 +108,15 @@ async function open(path: string, port = api.port): Promise<Opened> {
       `${request.method()} ${url.host === `localhost:${port}` ? '' : url.origin}${url.pathname}`,
     );
   });
+  const batchAnswers: string[] = [];
+  page.on('response', (response) => {
+    if (response.request().method() === 'POST' && response.url().endsWith('/batch')) {
+      batchAnswers.push(response.headers()['content-type'] ?? '');
+    }
+  });
   await page.goto(`http://localhost:${port}${path}`);
   await page.getByTestId('ready').waitFor({ state: 'attached' });
-  return { page, errors, requests };
+  return { page, errors, requests, batchAnswers };
 }
 
 /** The race's result element, once it has its numbers. */
@@ -200,7 +208,7 @@ describe('the playground in Chromium', () => {
   });
 
   it('?auto=1 races 20 calls: batched is faster, in one POST /batch against 20 GETs', async () => {
-    const { page, errors, requests } = await open('/playground?auto=1');
+    const { page, errors, requests, batchAnswers } = await open('/playground?auto=1');
     const result = await raceResult(page);
     expect(result).toMatchObject({
       calls: 20,
@@ -215,6 +223,8 @@ describe('the playground in Chromium', () => {
     // The browser's own network log agrees.
     expect(count(requests, 'GET /articles')).toBe(20);
     expect(count(requests, 'POST /batch')).toBe(1);
+    // Streamed: each batched call ends as its item's line arrives.
+    expect(batchAnswers).toEqual(['application/jsonl']);
     // Waterfalls: a row per call on each side, with its times written out.
     await expect(page.locator('table.waterfall.direct tbody tr').count()).resolves.toBe(20);
     await expect(page.locator('table.waterfall.batched tbody tr').count()).resolves.toBe(20);
