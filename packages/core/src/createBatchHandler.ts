@@ -1,5 +1,5 @@
 import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
-import { EMPTY_BYTES, utf8 } from './bytes.js';
+import { concatBytes, EMPTY_BYTES, utf8 } from './bytes.js';
 import { acceptsJsonLines } from './contentType.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
 import { encodeResponseRuns } from './encodeBatchResponse.js';
@@ -10,6 +10,7 @@ import { isODataBatch } from './isODataBatch.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import { isBatchRoute, planBatch } from './planBatch.js';
+import { readAhead } from './readAhead.js';
 import type { BodyInput } from './readBody.js';
 import { referencedTarget } from './references.js';
 import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
@@ -172,7 +173,13 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       const batchPath = options.batchPath ?? pathOfTarget(input.path);
       const host = getHeader(input.headers, 'host');
       const decoded = await decodeBatchRequest(
-        { contentType: getHeader(input.headers, 'content-type'), body: body.body, host, formats },
+        {
+          contentType: getHeader(input.headers, 'content-type'),
+          body: body.body,
+          host,
+          formats,
+          base64StringBodies: options.base64StringBodies,
+        },
         limits,
       );
       const base =
@@ -266,7 +273,19 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       if (output.unreadBody !== undefined && init.body === undefined && request.body !== null) {
         discardRest(request.body, output.unreadBody);
       }
-      const body = toReadableStream(output.body, () => {
+      const ahead = await readAhead(output.body);
+      if (ahead.ended) {
+        // Whole already: one buffer with its length, which a server writes with its head.
+        request.signal.removeEventListener('abort', abort);
+        const responseHeaders = output.headers;
+        if (getHeader(responseHeaders, 'content-length') === undefined)
+          responseHeaders.push(['content-length', String(ahead.bytes)]);
+        return new Response(concatBytes(ahead.chunks, ahead.bytes) as Uint8Array<ArrayBuffer>, {
+          status: output.status,
+          headers: responseHeaders,
+        });
+      }
+      const body = toReadableStream(ahead.rest, () => {
         request.signal.removeEventListener('abort', abort);
         abort();
       });

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { BatchOutput } from '@batch/core';
+import { type BatchOutput, readAhead } from '@batch/core';
 
 /**
  * Writes a `BatchOutput` to a `ServerResponse`: status, headers (repeated ones as
@@ -18,6 +18,15 @@ export async function sendBatchOutput(output: BatchOutput, res: ServerResponse):
   for (const [name, values] of grouped)
     res.setHeader(name, values.length === 1 ? values[0]! : values);
 
+  // A batch whose items all answered at once is whole already: its head and body go out
+  // in one write, with a Content-Length.
+  const ahead = await readAhead(output.body);
+  if (ahead.ended && !res.destroyed) {
+    if (!res.hasHeader('content-length')) res.setHeader('content-length', ahead.bytes);
+    res.end(ahead.chunks.length === 1 ? ahead.chunks[0] : Buffer.concat(ahead.chunks, ahead.bytes));
+    return;
+  }
+
   let closed = res.destroyed;
   let wake: (() => void) | undefined;
   const onClose = () => {
@@ -27,7 +36,10 @@ export async function sendBatchOutput(output: BatchOutput, res: ServerResponse):
   const onDrain = () => wake?.();
   res.on('close', onClose);
   res.on('drain', onDrain);
-  const iterator = output.body[Symbol.asyncIterator]();
+  const iterator = ahead.rest;
+  // What was read ahead goes out with the head in one write.
+  res.cork();
+  process.nextTick(() => res.uncork());
   try {
     while (!closed) {
       const { done, value } = await iterator.next();

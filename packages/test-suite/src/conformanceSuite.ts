@@ -358,6 +358,29 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
       ]);
     });
 
+    it('answers a batch whose items answer at once whole, with its Content-Length; a waiting one streams', async () => {
+      const app = await start();
+      for (const format of ['json', 'multipart'] as const) {
+        const encoded = encodeBatchRequest(format, [{ target: '/text' }, { target: '/echo/a' }]);
+        const response = await fetch(`${app.url}/batch`, {
+          method: 'POST',
+          headers: { 'content-type': encoded.contentType },
+          body: encoded.body as Uint8Array<ArrayBuffer>,
+        });
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-length')).toBe(String(bytes.length));
+        const parts = await decodeBatchResponse({
+          contentType: response.headers.get('content-type'),
+          body: bytes,
+        });
+        expect(parts.map((part) => part.status)).toEqual([200, 200]);
+      }
+      const slow = await send(app, 'json', [{ target: '/text' }, { target: '/slow/200' }]);
+      expect(slow.headers.get('content-length')).toBeNull();
+      expect(slow.parts.map((part) => part.status)).toEqual([200, 200]);
+    });
+
     it('runs items concurrently when asked, answering in order', async () => {
       const app = await start({ concurrency: 4 });
       const started = Date.now();

@@ -1,0 +1,92 @@
+/** What `readAhead` read: the chunks ready at once, whether the body ended, and the rest. */
+export interface ReadAhead {
+  /** The chunks that were ready before anything had to wait, in order. */
+  chunks: Uint8Array[];
+  /** Their total length in bytes. */
+  bytes: number;
+  /** True when the body ended among them: `chunks` is the whole body. */
+  ended: boolean;
+  /** The whole body, from its start: `chunks`, then what comes next (the body's own `return()`). */
+  rest: AsyncIterableIterator<Uint8Array>;
+}
+
+const WAITING: unique symbol = Symbol('waiting');
+
+/** Settles on the event loop's next turn: after every chunk that is ready without I/O or a timer. */
+function nextTurn(): { promise: Promise<typeof WAITING>; cancel: () => void } {
+  const scheduler = globalThis as {
+    setImmediate?: (callback: () => void) => unknown;
+    clearImmediate?: (handle: unknown) => void;
+  };
+  let resolve!: (value: typeof WAITING) => void;
+  const promise = new Promise<typeof WAITING>((done) => {
+    resolve = done;
+  });
+  if (
+    typeof scheduler.setImmediate === 'function' &&
+    typeof scheduler.clearImmediate === 'function'
+  ) {
+    const handle = scheduler.setImmediate(() => resolve(WAITING));
+    return { promise, cancel: () => scheduler.clearImmediate?.(handle) };
+  }
+  const handle = setTimeout(() => resolve(WAITING), 0);
+  return { promise, cancel: () => clearTimeout(handle) };
+}
+
+/**
+ * Reads a body's chunks for as long as they come without waiting (on I/O or a timer), up to
+ * `maxBytes`. A batch whose items all answer at once is then whole before its first byte is
+ * written: it goes out with its headers in one write, with a Content-Length — one system
+ * call where a stream takes one for the head, one a chunk and one for the end. A batch that
+ * waits on its items streams as before, its first chunks held no longer than one turn of the
+ * event loop.
+ */
+export async function readAhead(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes = 1024 * 1024,
+): Promise<ReadAhead> {
+  const iterator = body[Symbol.asyncIterator]();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let ended = false;
+  let pending: Promise<IteratorResult<Uint8Array>> | undefined;
+  const turn = nextTurn();
+  try {
+    while (bytes <= maxBytes) {
+      const next = iterator.next();
+      const result = await Promise.race([next, turn.promise]);
+      if (result === WAITING) {
+        pending = next;
+        break;
+      }
+      if (result.done === true) {
+        ended = true;
+        break;
+      }
+      chunks.push(result.value);
+      bytes += result.value.length;
+    }
+  } finally {
+    turn.cancel();
+  }
+  const held = [...chunks];
+  const rest: AsyncIterableIterator<Uint8Array> = {
+    next() {
+      const chunk = held.shift();
+      if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
+      if (ended) return Promise.resolve({ done: true, value: undefined });
+      const waiting = pending;
+      pending = undefined;
+      return waiting ?? iterator.next();
+    },
+    async return(value?: unknown) {
+      held.length = 0;
+      await iterator.return?.(value);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return { chunks, bytes, ended, rest };
+}
