@@ -1656,6 +1656,56 @@ describe('formats, handle and fetch', () => {
 // 12. Everything validated before the first item runs
 // ---------------------------------------------------------------------------------------
 
+describe('base64StringBodies (the Microsoft Graph convention for binary bodies)', () => {
+  const graphItem = (contentType: string, body: string) => ({
+    requests: [
+      { id: '1', method: 'PUT', url: '/upload', headers: { 'content-type': contentType }, body },
+    ],
+  });
+
+  it('off (SPEC §3): a string body is sent as its UTF-8 bytes', async () => {
+    const { dispatch, calls } = recorder();
+    await read(
+      await sendJson(handlerWith(dispatch), graphItem('application/octet-stream', 'AAEC/w==')),
+    );
+    expect(decoder.decode(calls[0]!.request.body)).toBe('AAEC/w==');
+  });
+
+  it('on: a string body with a binary Content-Type is base64 (standard or URL-safe), no marker needed', async () => {
+    const { dispatch, calls } = recorder();
+    const handler = handlerWith(dispatch, { base64StringBodies: true });
+    await read(await sendJson(handler, graphItem('application/octet-stream', 'AAEC/w==')));
+    await read(await sendJson(handler, graphItem('image/png', 'AAEC_w')));
+    expect([...calls[0]!.request.body]).toEqual([0, 1, 2, 255]);
+    expect([...calls[1]!.request.body]).toEqual([0, 1, 2, 255]);
+  });
+
+  it('on: text and JSON bodies are unchanged', async () => {
+    const { dispatch, calls } = recorder();
+    const handler = handlerWith(dispatch, { base64StringBodies: true });
+    await read(await sendJson(handler, graphItem('text/plain; charset=utf-8', 'AAEC/w==')));
+    await read(await sendJson(handler, graphItem('application/json', 'AAEC/w==')));
+    expect(decoder.decode(calls[0]!.request.body)).toBe('AAEC/w==');
+    expect(decoder.decode(calls[1]!.request.body)).toBe('"AAEC/w=="');
+  });
+
+  it('on: a binary body that is not base64 is a 400 naming it, and nothing runs', async () => {
+    const { dispatch, calls } = recorder();
+    const handler = handlerWith(dispatch, { base64StringBodies: true });
+    const problem = await readProblem(
+      await sendJson(handler, graphItem('application/octet-stream', 'not base64!')),
+      400,
+    );
+    expect(problem.errors).toEqual([
+      {
+        pointer: '/requests/0/body',
+        detail: 'must be a base64 string (Content-Type application/octet-stream)',
+      },
+    ]);
+    expect(calls).toHaveLength(0);
+  });
+});
+
 describe('validate everything first', () => {
   it('JSON: the 3rd item has a bad method → 400 naming it, nothing dispatched', async () => {
     const { dispatch, calls } = recorder();
@@ -1728,6 +1778,65 @@ describe('validate everything first', () => {
 
 describe('streaming', () => {
   it.each(FORMATS)(
+    'fetch, %s: a batch whose items all answer at once goes out whole, with its Content-Length',
+    async (format) => {
+      const { dispatch } = recorder();
+      const encoded = encodeBatchRequest(
+        format,
+        items(30, (index) => ({ target: `/i/${index}` })),
+      );
+      const response = await handlerWith(dispatch).fetch(
+        new Request(`http://${HOST}/batch`, {
+          method: 'POST',
+          headers: { 'content-type': encoded.contentType },
+          body: new Uint8Array(encoded.body),
+        }),
+      );
+      const body = new Uint8Array(await response.arrayBuffer());
+      expect(response.headers.get('content-length')).toBe(String(body.length));
+      const responses = await decodeBatchResponse({
+        contentType: response.headers.get('content-type'),
+        body,
+      });
+      expect(responses.map((answer) => decoder.decode(answer.body))).toEqual(
+        Array.from({ length: 30 }, (_, index) => `item ${index}`),
+      );
+    },
+  );
+
+  it('fetch: a batch that waits on an item streams, without a Content-Length', async () => {
+    const gate = deferred();
+    const { dispatch } = recorder(async (_request, { index }) => {
+      if (index === 1) await gate.promise;
+      return ok(`item ${index}`);
+    });
+    const encoded = encodeBatchRequest(
+      'json',
+      items(3, (index) => ({ target: `/i/${index}` })),
+    );
+    const response = await handlerWith(dispatch).fetch(
+      new Request(`http://${HOST}/batch`, {
+        method: 'POST',
+        headers: { 'content-type': encoded.contentType },
+        body: new Uint8Array(encoded.body),
+      }),
+    );
+    expect(response.headers.get('content-length')).toBeNull();
+    const reader = response.body!.getReader();
+    const first = await within(reader.read(), 500);
+    if (first === 'timeout' || first.done) throw new Error('no first chunk before item 1 finished');
+    expect(decoder.decode(first.value)).toContain('item 0');
+    gate.resolve();
+    let text = decoder.decode(first.value);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(JSON.parse(text).responses).toHaveLength(3);
+  });
+
+  it.each(FORMATS)(
     '%s: answers ready together go out as one chunk (one socket write), in order',
     async (format) => {
       const { dispatch } = recorder();
@@ -1742,7 +1851,9 @@ describe('streaming', () => {
       expect(chunks.length).toBeLessThanOrEqual(4);
       const responses = await decodeBatchResponse({
         contentType: header(output.headers, 'content-type'),
-        body: chunks,
+        body: (async function* () {
+          yield* chunks;
+        })(),
       });
       expect(responses.map((response) => decoder.decode(response.body))).toEqual(
         Array.from({ length: 20 }, (_, index) => `item ${index}`),
@@ -1832,7 +1943,11 @@ describe('streaming', () => {
   );
 
   it('fetch, concurrency 2: an unread response body holds the batch back', async () => {
-    const { dispatch, calls } = recorder();
+    // Items that wait on a timer: a batch answered at once would be read whole up front.
+    const { dispatch, calls } = recorder(async (_request, { index }) => {
+      await sleep(1);
+      return ok(`item ${index}`);
+    });
     const encoded = encodeBatchRequest(
       'multipart',
       items(20, (index) => ({ target: `/i/${index}` })),

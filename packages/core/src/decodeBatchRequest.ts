@@ -29,6 +29,11 @@ export interface BatchRequestInput {
   host?: string | undefined;
   /** Formats the endpoint accepts. @default both */
   formats?: readonly BatchFormat[] | undefined;
+  /**
+   * JSON: a string body with a Content-Type that is neither JSON nor text is base64
+   * (`BatchOptions.base64StringBodies`). @default false
+   */
+  base64StringBodies?: boolean | undefined;
 }
 
 const ALL_FORMATS: readonly BatchFormat[] = ['multipart', 'json'];
@@ -117,5 +122,9 @@ async function decodeJsonRequest(
     const reason = error instanceof Error ? error.message : 'unknown reason';
     throw new BatchError('invalid_batch', `JSON batch does not parse: ${reason.slice(0, 200)}`);
   }
-  return parseJsonBatch(document, { limits, host: input.host });
+  return parseJsonBatch(document, {
+    limits,
+    host: input.host,
+    base64StringBodies: input.base64StringBodies === true,
+  });
 }

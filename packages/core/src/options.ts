@@ -79,6 +79,15 @@ export interface BatchOptions extends BatchLimits {
    * @default ['multipart', 'json']
    */
   formats?: readonly BatchFormat[];
+  /**
+   * JSON format: read a string `body` whose item's Content-Type is neither JSON nor text
+   * (`application/octet-stream`, `image/png`, …) as base64 even without `"bodyEncoding":
+   * "base64"` — the Microsoft Graph convention, which its SDK follows for binary bodies.
+   * A string that is not base64 (standard or URL-safe alphabet) is then a `400`. Off by
+   * default: SPEC §3 sends such a string as its UTF-8 bytes.
+   * @default false
+   */
+  base64StringBodies?: boolean;
   /** Called once per item when it is answered: method, path, status, duration. */
   onItem?: (info: BatchItemInfo) => void;
   /**

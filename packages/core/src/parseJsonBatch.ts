@@ -1,6 +1,6 @@
 import { BatchError, type BatchErrorDetail } from './BatchError.js';
 import { EMPTY_BYTES, fromBase64, trimOws, utf8 } from './bytes.js';
-import { isJsonMediaType } from './contentType.js';
+import { isJsonMediaType, isTextMediaType } from './contentType.js';
 import { isToken } from './headerNames.js';
 import { isForbiddenKey, isPlainObject, mergeDefaults } from './mergeDefaults.js';
 import { resolveAbsoluteTarget, validateTarget } from './target.js';
@@ -33,6 +33,8 @@ export interface JsonBatchContext {
   limits: ResolvedBatchLimits;
   /** The batch request's `Host`, for absolute-URL targets. */
   host: string | undefined;
+  /** A string body with a Content-Type neither JSON nor text is base64 (Microsoft Graph). */
+  base64StringBodies?: boolean;
 }
 
 function escapePointer(key: string): string {
@@ -153,6 +155,7 @@ function encodeBody(
   headers: HeaderList,
   at: string,
   problems: Problems,
+  base64StringBodies: boolean,
 ): Uint8Array {
   const { body, bodyEncoding } = item;
   if (bodyEncoding !== undefined) {
@@ -170,7 +173,13 @@ function encodeBody(
     headers.push(['Content-Type', 'application/json']);
     return utf8(JSON.stringify(body));
   }
-  if (typeof body === 'string' && !isJsonMediaType(contentType)) return utf8(body);
+  if (typeof body === 'string' && !isJsonMediaType(contentType)) {
+    if (!base64StringBodies || isTextMediaType(contentType)) return utf8(body);
+    const bytes = fromBase64(body);
+    if (bytes === undefined)
+      problems.add(`${at}/body`, `must be a base64 string (Content-Type ${contentType})`);
+    return bytes ?? EMPTY_BYTES;
+  }
   return utf8(JSON.stringify(body));
 }
 
@@ -273,7 +282,7 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     }
 
     const headers = mergeHeaders(ownHeaders, defaultHeaders, at, problems, limits);
-    const body = encodeBody(item, headers, at, problems);
+    const body = encodeBody(item, headers, at, problems, context.base64StringBodies === true);
     if (body.length > limits.maxItemBodyBytes) {
       throw BatchError.pointer(
         'item_body_too_large',
