@@ -83,7 +83,7 @@ let child;
 function startServer() {
   return new Promise((resolve, reject) => {
     const server = spawn(process.execPath, [serverPath], {
-      env: { ...process.env, PORT: '0' },
+      env: { ...process.env, PORT: '0', DATABASE: ':memory:' }, // a fresh store: ids from 1
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child = server;

@@ -568,7 +568,9 @@ function naiveMultipartResponse(responses) {
     let head = `${i === 0 ? '' : '\r\n'}--${BOUNDARY}\r\nContent-Type: application/http\r\n`;
     head += `Content-ID: <response-${response.contentId?.slice(1, -1)}>\r\n\r\n`;
     head += 'HTTP/1.1 200 OK\r\n';
-    for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
+    // Core writes header names in canonical case (content-type → Content-Type).
+    for (const [name, value] of response.headers)
+      head += `${name.replace(/(^|-)([a-z])/g, (_, dash, letter) => dash + letter.toUpperCase())}: ${value}\r\n`;
     head += `Content-Length: ${body.length}\r\n\r\n`;
     pieces.push(Buffer.from(head, 'latin1'), body);
   });
