@@ -16,6 +16,7 @@
 //   HONO_ADAPTER=/tmp/before/index.js node --expose-gc src/hono-dispatch.mjs
 //   node --cpu-prof --cpu-prof-dir=prof src/hono-dispatch.mjs inproc     (profile (1))
 //   SERVER_PROF=1 node src/hono-dispatch.mjs http             (profile (2)'s server into prof/)
+//   PROFILE_ROUTE=/batch-noop …                                 (profile the no-op variant instead)
 //   RUNS=3000 …                                                  (timed batches per variant)
 //
 // Every answer of the first and last batch of each variant is checked (statuses, 50 bodies),
@@ -45,7 +46,7 @@ const batchBody = encodeBatchRequest(
 
 /** Route per variant; `other` only with HONO_ADAPTER; profiling runs `batch` alone. */
 function variants() {
-  if (profiling || process.env.SERVER_PROF) return ['/batch'];
+  if (profiling || process.env.SERVER_PROF) return [process.env.PROFILE_ROUTE ?? '/batch'];
   return ['/batch', '/batch-noop', ...(process.env.HONO_ADAPTER ? ['/batch-other'] : [])];
 }
 
