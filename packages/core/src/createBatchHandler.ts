@@ -10,7 +10,7 @@ import { isODataBatch } from './isODataBatch.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import { isBatchRoute, planBatch } from './planBatch.js';
-import { readAhead } from './readAhead.js';
+import { joinSmall, readAhead } from './readAhead.js';
 import type { BodyInput } from './readBody.js';
 import { referencedTarget } from './references.js';
 import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
@@ -285,7 +285,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
           headers: responseHeaders,
         });
       }
-      const body = toReadableStream(ahead.rest, () => {
+      const body = toReadableStream(ahead.chunks, ahead.rest, () => {
         request.signal.removeEventListener('abort', abort);
         abort();
       });
@@ -366,11 +366,15 @@ function discardRest(stream: ReadableStream<Uint8Array>, plan: UnreadBody): void
 
 /** A pull-based `ReadableStream` over an async iterable: the iterable runs only as fast as it is read. */
 function toReadableStream(
+  first: readonly Uint8Array[],
   body: AsyncIterable<Uint8Array>,
   onCancel: () => void,
 ): ReadableStream<Uint8Array> {
   const iterator = body[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of joinSmall(first)) controller.enqueue(chunk);
+    },
     async pull(controller) {
       const { done, value } = await iterator.next();
       if (done) controller.close();

@@ -56,7 +56,7 @@ export { parseReference, referenceName } from './parseReference.js';
 export type { PartLocation } from './partError.js';
 export { partError, partLabel, partLocations } from './partError.js';
 export type { ReadAhead } from './readAhead.js';
-export { readAhead } from './readAhead.js';
+export { joinSmall, readAhead } from './readAhead.js';
 export type { BodyInput } from './readBody.js';
 export { reasonPhrase } from './reasonPhrases.js';
 export { baseOfBatchPath, resolveTarget } from './resolveTarget.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readAhead } from './readAhead.js';
+import { joinSmall, readAhead } from './readAhead.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (chunks: Uint8Array[]) => chunks.map((chunk) => new TextDecoder().decode(chunk));
@@ -24,10 +24,10 @@ describe('readAhead', () => {
     expect(ahead.ended).toBe(true);
     expect(ahead.bytes).toBe(3);
     expect(text(ahead.chunks)).toEqual(['a', 'bc']);
-    expect(await drain(ahead.rest)).toEqual(['a', 'bc']);
+    expect(await drain(ahead.rest)).toEqual([]);
   });
 
-  it('stops at the first chunk that waits on a timer; the rest still comes, in order', async () => {
+  it('stops at the first chunk that waits on a timer; the rest comes after, in order', async () => {
     let finished = false;
     async function* body() {
       yield bytes('ready');
@@ -40,7 +40,7 @@ describe('readAhead', () => {
     expect(ahead.ended).toBe(false);
     expect(text(ahead.chunks)).toEqual(['ready']);
     expect(finished).toBe(false);
-    expect(await drain(ahead.rest)).toEqual(['ready', 'late', 'last']);
+    expect(await drain(ahead.rest)).toEqual(['late', 'last']);
   });
 
   it('reads no further than maxBytes', async () => {
@@ -56,7 +56,7 @@ describe('readAhead', () => {
     expect(ahead.bytes).toBe(40);
     expect(pulled).toBe(4);
     const rest = await drain(ahead.rest);
-    expect(rest).toHaveLength(100);
+    expect(rest).toHaveLength(96);
   });
 
   it("return() reaches the body's own", async () => {
@@ -74,5 +74,19 @@ describe('readAhead', () => {
     expect(ahead.ended).toBe(false);
     await ahead.rest.return?.();
     expect(returned).toBe(true);
+  });
+});
+
+describe('joinSmall', () => {
+  it('joins small chunks into one, and leaves large ones (and a single one) as they are', () => {
+    const small = [bytes('ab'), bytes('c')];
+    expect(text(joinSmall(small))).toEqual(['abc']);
+    const one = [bytes('abc')];
+    expect(joinSmall(one)[0]).toBe(one[0]);
+    const large = [new Uint8Array(40), new Uint8Array(40)];
+    const kept = joinSmall(large, 64);
+    expect(kept).toHaveLength(2);
+    expect(kept[0]).toBe(large[0]);
+    expect(joinSmall([])).toEqual([]);
   });
 });

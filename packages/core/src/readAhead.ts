@@ -6,9 +6,11 @@ export interface ReadAhead {
   bytes: number;
   /** True when the body ended among them: `chunks` is the whole body. */
   ended: boolean;
-  /** The whole body, from its start: `chunks`, then what comes next (the body's own `return()`). */
+  /** What comes after `chunks` (its `return()` is the body's own). */
   rest: AsyncIterableIterator<Uint8Array>;
 }
+
+import { concatBytes } from './bytes.js';
 
 const WAITING: unique symbol = Symbol('waiting');
 
@@ -69,18 +71,14 @@ export async function readAhead(
   } finally {
     turn.cancel();
   }
-  const held = [...chunks];
   const rest: AsyncIterableIterator<Uint8Array> = {
     next() {
-      const chunk = held.shift();
-      if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
       if (ended) return Promise.resolve({ done: true, value: undefined });
       const waiting = pending;
       pending = undefined;
       return waiting ?? iterator.next();
     },
     async return(value?: unknown) {
-      held.length = 0;
       await iterator.return?.(value);
       return { done: true, value: undefined };
     },
@@ -89,4 +87,15 @@ export async function readAhead(
     },
   };
   return { chunks, bytes, ended, rest };
+}
+
+/**
+ * The chunks read ahead as they may be written: joined into one when they are small
+ * together (one write with the head), else as they are (a large body is not copied).
+ */
+export function joinSmall(chunks: readonly Uint8Array[], maxJoinedBytes = 64 * 1024): Uint8Array[] {
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.length;
+  if (chunks.length <= 1 || bytes > maxJoinedBytes) return [...chunks];
+  return [concatBytes(chunks, bytes)];
 }

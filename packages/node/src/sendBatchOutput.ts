@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { type BatchOutput, readAhead } from '@batch/core';
+import { type BatchOutput, joinSmall, readAhead } from '@batch/core';
 
 /**
  * Writes a `BatchOutput` to a `ServerResponse`: status, headers (repeated ones as
@@ -36,20 +36,25 @@ export async function sendBatchOutput(output: BatchOutput, res: ServerResponse):
   const onDrain = () => wake?.();
   res.on('close', onClose);
   res.on('drain', onDrain);
+  /** Writes a chunk; when the socket's buffer is full, waits for it to drain (or close). */
+  const send = async (chunk: Uint8Array) => {
+    if (res.write(chunk) || closed) return;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    wake = undefined;
+  };
   const iterator = ahead.rest;
-  // What was read ahead goes out with the head in one write.
-  res.cork();
-  process.nextTick(() => res.uncork());
   try {
+    // What was read ahead goes out with the head: one write when it is small.
+    for (const chunk of joinSmall(ahead.chunks)) {
+      if (closed) break;
+      await send(chunk);
+    }
     while (!closed) {
       const { done, value } = await iterator.next();
       if (done || closed) break;
-      if (!res.write(value) && !closed) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
+      await send(value);
     }
     if (!closed) res.end();
   } finally {
