@@ -1,13 +1,16 @@
 import type { Options } from 'tsup';
 
 /**
- * The build every published `@batch/*` package shares: `src/index.ts` to ESM + CJS +
- * types, with source maps. `platform` is `'neutral'` for code that must run anywhere
+ * The build every published `@batch/*` package shares: `src/index.ts` (and any other
+ * entry: a subpath export) to ESM + CJS + types, with source maps. `platform` is `'neutral'` for code that must run anywhere
  * (no `node:` imports), `'node'` for the node:http packages.
  */
-export function packageBuild(platform: 'neutral' | 'node'): Options {
+export function packageBuild(
+  platform: 'neutral' | 'node',
+  entry: string[] = ['src/index.ts'],
+): Options {
   return {
-    entry: ['src/index.ts'],
+    entry,
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

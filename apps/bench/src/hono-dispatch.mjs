@@ -26,6 +26,7 @@ import { fork } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createBatchHandler, decodeBatchResponse, encodeBatchRequest } from '@batch/core';
+import { chunksOf, discardUnreadBody, headerPairs } from '@batch/node/incoming';
 import { Hono } from 'hono';
 import { check, collectGarbage, median, printTable } from './measure.mjs';
 
@@ -70,7 +71,16 @@ async function makeApp() {
       body: /** @type {Uint8Array} */ (answers.get(request.target)),
     }),
   });
-  app.post('/batch-noop', (c) => noop.fetch(c.req.raw));
+  // As @batch/hono reads a batch on @hono/node-server: the body straight from Node's request.
+  app.post('/batch-noop', (c) => {
+    const incoming = c.env?.incoming;
+    if (incoming === undefined) return noop.fetch(c.req.raw);
+    return noop.fetch(c.req.raw, {
+      body: chunksOf(incoming),
+      headers: headerPairs(incoming.rawHeaders),
+      onUnreadBody: (plan) => discardUnreadBody(incoming, plan),
+    });
+  });
   return app;
 }
 

@@ -1454,6 +1454,75 @@ describe('targets', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('formats, handle and fetch', () => {
+  it("fetch: init.body, init.headers and init.signal stand in for the Request's own", async () => {
+    const { dispatch, calls } = recorder();
+    const encoded = encodeBatchRequest('json', [{ target: '/a' }, { target: '/b' }]);
+    const request = new Request(`http://${HOST}/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' }, // what init.headers replaces
+      body: 'not a batch',
+    });
+    const response = await handlerWith(dispatch).fetch(request, {
+      body: encoded.body,
+      headers: [
+        ['Content-Type', encoded.contentType],
+        ['Authorization', 'Bearer from-init'],
+      ],
+      signal: new AbortController().signal,
+    });
+    expect(response.status).toBe(200);
+    expect(calls.map((call) => call.request.target)).toEqual(['/a', '/b']);
+    expect(calls[0]!.request.headers).toContainEqual(['Authorization', 'Bearer from-init']);
+    expect(request.bodyUsed).toBe(false);
+  });
+
+  it('fetch: init.signal aborting stops the batch', async () => {
+    const controller = new AbortController();
+    const { dispatch, calls } = recorder(async (_request, { signal }) => {
+      controller.abort();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      return ok('late');
+    });
+    const encoded = encodeBatchRequest(
+      'json',
+      items(3, (index) => ({ target: `/i/${index}` })),
+    );
+    const response = await handlerWith(dispatch, { concurrency: 1 }).fetch(
+      new Request(`http://${HOST}/batch`, { method: 'POST' }),
+      {
+        body: encoded.body,
+        headers: [['Content-Type', encoded.contentType]],
+        signal: controller.signal,
+      },
+    );
+    await response.arrayBuffer().catch(() => {});
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
+  });
+
+  it('fetch: a refusal before the end of init.body hands the rest to init.onUnreadBody', async () => {
+    const { dispatch } = recorder();
+    const plans: unknown[] = [];
+    async function* body() {
+      yield bytes('{"requests":[');
+      yield bytes('x'.repeat(64));
+      yield bytes(']}');
+    }
+    const response = await handlerWith(dispatch, { maxBodyBytes: 32 }).fetch(
+      new Request(`http://${HOST}/batch`, { method: 'POST' }),
+      {
+        body: body(),
+        headers: [
+          ['Content-Type', 'application/json'],
+          ['Content-Length', '80'],
+        ],
+        onUnreadBody: (plan) => plans.push(plan),
+      },
+    );
+    expect(response.status).toBe(413);
+    expect(plans).toEqual([{ action: 'discard', maxBytes: 1024 * 1024, timeoutMs: 5000 }]);
+  });
+
   async function viaFetch(
     handler: BatchHandler,
     format: BatchFormat,

@@ -80,8 +80,23 @@ export interface BatchOutput {
 
 /** What `BatchHandler.fetch` takes besides the request. */
 export interface BatchFetchInit {
+  /** Passed to the dispatcher as `context.batch.native`. */
   native?: unknown;
+  /**
+   * The batch request's body, read instead of `request.body`: what a validator already
+   * read, or the server's own cheaper stream of it. With it, a refused batch's unread rest
+   * is `onUnreadBody`'s to read and drop.
+   */
   body?: BodyInput | undefined;
+  /** The batch request's headers as they came (Content-Length included), instead of `request.headers`. */
+  headers?: HeaderList | undefined;
+  /** Aborts the batch when the client goes away, instead of `request.signal`. */
+  signal?: AbortSignal | undefined;
+  /**
+   * With `body`: called when the batch was refused before its body was read to the end,
+   * with what to do with the rest (SPEC §4 "The connection survives a refusal").
+   */
+  onUnreadBody?: ((plan: UnreadBody) => void) | undefined;
 }
 
 export interface BatchHandler {
@@ -249,34 +264,44 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
     handle: (input) => handle(input),
     async fetch(request: Request, init: BatchFetchInit = {}): Promise<Response> {
       const url = new URL(request.url);
-      const headers: HeaderList = [];
-      request.headers.forEach((value, name) => {
-        headers.push([name, value]);
-      });
-      if (getHeader(headers, 'host') === undefined) headers.push(['host', url.host]);
+      let headers = init.headers;
+      if (headers === undefined) {
+        const list: HeaderList = [];
+        request.headers.forEach((value, name) => {
+          list.push([name, value]);
+        });
+        headers = list;
+      }
+      if (getHeader(headers, 'host') === undefined) headers = [...headers, ['host', url.host]];
       // Aborted when the client goes away or stops reading (cancels the response body).
       const controller = new AbortController();
       const abort = () => controller.abort();
-      if (request.signal.aborted) abort();
-      request.signal.addEventListener('abort', abort, { once: true });
+      const clientSignal = init.signal ?? request.signal;
+      if (clientSignal.aborted) abort();
+      clientSignal.addEventListener('abort', abort, { once: true });
+      const forget = () => clientSignal.removeEventListener('abort', abort);
+      // `init.body` (and `init.headers`) spare a server whose `Request` is made lazily from
+      // reading `request.body`; a fetch `Request` hides Content-Length, so its body counts.
+      const stream = init.body === undefined ? request.body : null;
       const output = await handle(
         {
           method: request.method,
           path: url.pathname + url.search,
           headers,
-          body: init.body ?? (request.body === null ? EMPTY_BYTES : streamChunks(request.body)),
+          body: init.body ?? (stream === null ? EMPTY_BYTES : streamChunks(stream)),
           signal: controller.signal,
           native: init.native,
         },
-        request.body !== null,
+        init.headers === undefined && stream !== null,
       );
-      if (output.unreadBody !== undefined && init.body === undefined && request.body !== null) {
-        discardRest(request.body, output.unreadBody);
+      if (output.unreadBody !== undefined) {
+        if (init.body !== undefined) init.onUnreadBody?.(output.unreadBody);
+        else if (stream !== null) discardRest(stream, output.unreadBody);
       }
       const ahead = await readAhead(output.body);
       if (ahead.ended) {
         // Whole already: one buffer with its length, which a server writes with its head.
-        request.signal.removeEventListener('abort', abort);
+        forget();
         const responseHeaders = output.headers;
         if (getHeader(responseHeaders, 'content-length') === undefined)
           responseHeaders.push(['content-length', String(ahead.bytes)]);
@@ -286,7 +311,7 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         });
       }
       const body = toReadableStream(ahead.chunks, ahead.rest, () => {
-        request.signal.removeEventListener('abort', abort);
+        forget();
         abort();
       });
       return new Response(body, { status: output.status, headers: output.headers });

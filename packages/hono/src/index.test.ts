@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import { Readable } from 'node:stream';
 import {
   type BatchFormat,
   type BatchOptions,
@@ -137,6 +138,51 @@ describe('@batch/hono in-process (app.request, no server)', () => {
         'POST /echo',
       ]);
     });
+  });
+
+  it("on @hono/node-server reads the batch from Node's request (c.env.incoming), not from a Request it would have to make", async () => {
+    const app = new Hono();
+    app.get('/hello/:who', (c) => c.text(`hi ${c.req.param('who')}`));
+    app.post('/batch', batch(app));
+    const fromNode = encodeBatchRequest('json', [{ target: '/hello/node' }]);
+    const fromRequest = encodeBatchRequest('json', [{ target: '/hello/request' }]);
+    // A stand-in for the IncomingMessage @hono/node-server puts in c.env.incoming.
+    const incoming = Object.assign(Readable.from([Buffer.from(fromNode.body)]), {
+      rawHeaders: [
+        'Host',
+        'localhost',
+        'Content-Type',
+        fromNode.contentType,
+        'Authorization',
+        'Bearer node',
+      ],
+    });
+    const request = new Request('http://localhost/batch', {
+      method: 'POST',
+      headers: { 'content-type': fromRequest.contentType },
+      body: fromRequest.body as Uint8Array<ArrayBuffer>,
+    });
+    const viaNode = await app.fetch(request, { incoming });
+    const parts = await decodeBatchResponse({
+      contentType: viaNode.headers.get('content-type'),
+      body: new Uint8Array(await viaNode.arrayBuffer()),
+    });
+    expect(parts.map(text)).toEqual(['hi node']);
+    expect(request.bodyUsed).toBe(false);
+    // Elsewhere (no Node request in c.env): the Request's own body.
+    const plain = await app.fetch(
+      new Request('http://localhost/batch', {
+        method: 'POST',
+        headers: { 'content-type': fromRequest.contentType },
+        body: fromRequest.body as Uint8Array<ArrayBuffer>,
+      }),
+      {},
+    );
+    const plainParts = await decodeBatchResponse({
+      contentType: plain.headers.get('content-type'),
+      body: new Uint8Array(await plain.arrayBuffer()),
+    });
+    expect(plainParts.map(text)).toEqual(['hi request']);
   });
 
   it('answers GET on the batch route with the core 405', async () => {

@@ -1,13 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type BatchOptions,
-  type BodyInput,
-  createBatchHandler,
-  type HeaderList,
-} from '@batch/core';
+import { type BatchOptions, type BodyInput, createBatchHandler } from '@batch/core';
 import { type ConnectionInfo, connectionOf } from './BatchSocket.js';
 import { discardUnreadBody } from './discardUnreadBody.js';
 import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
+import { headerPairs } from './headerPairs.js';
 import { readNodeBody } from './readNodeBody.js';
 import { sendBatchOutput } from './sendBatchOutput.js';
 
@@ -20,12 +16,6 @@ export type NodeBatchHandler = (
 
 interface NodeRequest extends IncomingMessage {
   originalUrl?: string;
-}
-
-function headerPairs(raw: string[]): HeaderList {
-  const pairs: HeaderList = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairs;
 }
 
 /**
