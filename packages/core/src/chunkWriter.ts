@@ -1,6 +1,11 @@
 import { native } from './nativeBytes.js';
 
-/** Size of each buffer the small pieces are copied into. */
+/**
+ * Sizes of the buffers the small pieces are copied into: the first is small (a batch of one
+ * small answer should not allocate and zero 16 KiB), each next one twice the last, up to
+ * the largest.
+ */
+const FIRST_SLAB_BYTES = 1024;
 const SLAB_BYTES = 16 * 1024;
 
 const utf8Encoder = new TextEncoder();
@@ -10,7 +15,7 @@ const utf8Encoder = new TextEncoder();
  * after another into a shared buffer, byte arrays over `passThroughBytes` go out as chunks
  * of their own (never copied). `take()` hands out what was written since the last call.
  * A chunk handed out is never written to again, so it may be held (queued on a socket).
- * One allocation per 16 KiB written, instead of one per piece: a batch of small answers
+ * One allocation per 16 KiB written (fewer at first), instead of one per piece: a batch of small answers
  * becomes one chunk per run of ready answers, and one socket write.
  */
 export class ChunkWriter {
@@ -84,7 +89,8 @@ export class ChunkWriter {
   #reserve(bytes: number): void {
     if (this.#end + bytes <= this.#buffer.length) return;
     this.#flush();
-    this.#buffer = new Uint8Array(Math.max(SLAB_BYTES, bytes));
+    const next = Math.min(SLAB_BYTES, Math.max(FIRST_SLAB_BYTES, 2 * this.#buffer.length));
+    this.#buffer = new Uint8Array(Math.max(next, bytes));
     this.#start = 0;
     this.#end = 0;
   }
