@@ -173,16 +173,25 @@ async function* encodeMultipartResponses(
  * arrays. Names are tokens (`writableHeaders` dropped the others), so they need no escaping.
  */
 function headersJson(headers: HeaderList): string {
-  const names: string[] = [];
   let out = '{';
-  for (const [name, value] of headers) {
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
     const canonical = canonicalHeaderName(name);
-    if (names.includes(canonical)) return groupedHeadersJson(headers);
-    names.push(canonical);
-    if (out.length > 1) out += ',';
-    out += `"${canonical}":${JSON.stringify(value)}`;
+    // A name seen before: its values become one array (rare; the check is on few names).
+    for (let j = 0; j < i; j++)
+      if (canonicalHeaderName(headers[j]![0]) === canonical) return groupedHeadersJson(headers);
+    if (i > 0) out += ',';
+    out += `"${canonical}":${jsonString(value)}`;
   }
   return `${out}}`;
+}
+
+/** Printable ASCII without `"` and `\`: a JSON string as it is. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `JSON.stringify(text)`, without it for the plain text headers and paths nearly always are. */
+function jsonString(text: string): string {
+  return PLAIN_JSON_STRING.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 /** `headersJson` when a name repeats: its values become one array, in order. */
@@ -255,7 +264,7 @@ function writeJsonItem(
   if (response.id !== undefined) head += `,"id":${JSON.stringify(response.id)}`;
   if (response.atomicityGroup !== undefined)
     head += `,"atomicityGroup":${JSON.stringify(response.atomicityGroup)}`;
-  if (response.path !== undefined) head += `,"path":${JSON.stringify(response.path)}`;
+  if (response.path !== undefined) head += `,"path":${jsonString(response.path)}`;
   head += `,"headers":${headersJson(headers)}`;
   // SPEC §3: no `body` member at all for HEAD, 204 and 304 (clients build a `Response`
   // from it, and a null-body status with a body throws).

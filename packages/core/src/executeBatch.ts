@@ -161,10 +161,10 @@ export async function* executeBatchRuns(
     ran[index] = didRun ? 1 : 0;
     outcomeStatus[index] = response.status;
     if (isReferenced[index] === 1) outcomeLocation[index] = getHeader(response.headers, 'location');
-    const headers: HeaderList = [
-      ...response.headers,
-      ['Server-Timing', `batch;dur=${durationMs.toFixed(3)}`],
-    ];
+    const source = response.headers;
+    const headers: HeaderList = new Array(source.length + 1);
+    for (let i = 0; i < source.length; i++) headers[i] = source[i]!;
+    headers[source.length] = ['Server-Timing', `batch;dur=${durationMs.toFixed(3)}`];
     const answered: SubResponse = {
       status: response.status,
       headers,
