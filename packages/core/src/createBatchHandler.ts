@@ -1,5 +1,5 @@
 import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
-import { concatBytes, EMPTY_BYTES, utf8 } from './bytes.js';
+import { EMPTY_BYTES, utf8 } from './bytes.js';
 import { acceptsJsonLines } from './contentType.js';
 import { decodeBatchRequest } from './decodeBatchRequest.js';
 import { encodeResponseRuns } from './encodeBatchResponse.js';
@@ -10,7 +10,7 @@ import { isODataBatch } from './isODataBatch.js';
 import { resolveLimits } from './limits.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import { isBatchRoute, planBatch } from './planBatch.js';
-import { joinSmall, readAhead } from './readAhead.js';
+import { settleBody } from './readAhead.js';
 import type { BodyInput } from './readBody.js';
 import { referencedTarget } from './references.js';
 import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
@@ -298,23 +298,20 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         if (init.body !== undefined) init.onUnreadBody?.(output.unreadBody);
         else if (stream !== null) discardRest(stream, output.unreadBody);
       }
-      const ahead = await readAhead(output.body);
-      if (ahead.ended) {
-        // Whole already: one buffer with its length, which a server writes with its head.
+      const settled = await settleBody(output.headers, output.body);
+      if ('whole' in settled) {
+        // One buffer with its length, which a server writes with its head.
         forget();
-        const responseHeaders = output.headers;
-        if (getHeader(responseHeaders, 'content-length') === undefined)
-          responseHeaders.push(['content-length', String(ahead.bytes)]);
-        return new Response(concatBytes(ahead.chunks, ahead.bytes) as Uint8Array<ArrayBuffer>, {
+        return new Response(settled.whole as Uint8Array<ArrayBuffer>, {
           status: output.status,
-          headers: responseHeaders,
+          headers: settled.headers,
         });
       }
-      const body = toReadableStream(ahead.chunks, ahead.rest, () => {
+      const body = toReadableStream(settled.first, settled.rest, () => {
         forget();
         abort();
       });
-      return new Response(body, { status: output.status, headers: output.headers });
+      return new Response(body, { status: output.status, headers: settled.headers });
     },
   };
 }
@@ -398,7 +395,7 @@ function toReadableStream(
   const iterator = body[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      for (const chunk of joinSmall(first)) controller.enqueue(chunk);
+      for (const chunk of first) controller.enqueue(chunk);
     },
     async pull(controller) {
       const { done, value } = await iterator.next();

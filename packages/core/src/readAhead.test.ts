@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinSmall, readAhead } from './readAhead.js';
+import { joinSmall, readAhead, settleBody } from './readAhead.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (chunks: Uint8Array[]) => chunks.map((chunk) => new TextDecoder().decode(chunk));
@@ -88,5 +88,37 @@ describe('joinSmall', () => {
     expect(kept).toHaveLength(2);
     expect(kept[0]).toBe(large[0]);
     expect(joinSmall([])).toEqual([]);
+  });
+});
+
+describe('settleBody', () => {
+  async function* chunks(...parts: string[]) {
+    for (const part of parts) yield bytes(part);
+  }
+
+  it('a body that ends at once: whole, with its Content-Length added', async () => {
+    const settled = await settleBody([['content-type', 'application/json']], chunks('{"a":', '1}'));
+    if (!('whole' in settled)) throw new Error('expected the whole body');
+    expect(text([settled.whole])).toEqual(['{"a":1}']);
+    expect(settled.headers).toEqual([
+      ['content-type', 'application/json'],
+      ['content-length', '7'],
+    ]);
+    const given = await settleBody([['Content-Length', '2']], chunks('ok'));
+    expect(given.headers).toEqual([['Content-Length', '2']]);
+  });
+
+  it('a body that waits: what was ready joined, then the rest; headers unchanged', async () => {
+    async function* body() {
+      yield bytes('a');
+      yield bytes('b');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      yield bytes('c');
+    }
+    const settled = await settleBody([['x', '1']], body());
+    if (!('first' in settled)) throw new Error('expected a streamed body');
+    expect(settled.headers).toEqual([['x', '1']]);
+    expect(text(settled.first)).toEqual(['ab']);
+    expect(await drain(settled.rest)).toEqual(['c']);
   });
 });

@@ -11,6 +11,8 @@ export interface ReadAhead {
 }
 
 import { concatBytes } from './bytes.js';
+import { getHeader } from './headerNames.js';
+import type { HeaderList } from './types.js';
 
 const WAITING: unique symbol = Symbol('waiting');
 
@@ -90,9 +92,35 @@ export async function readAhead(
 }
 
 /**
- * The chunks read ahead as they may be written: joined into one when they are small
- * together (one write with the head), else as they are (a large body is not copied).
+ * A batch answer ready to be written: `whole` when its body ended while it was read ahead
+ * (then `headers` carry its Content-Length), else the chunks to write with the head
+ * (`first`: joined into one when small together) and the `rest` to stream after them.
  */
+export type SettledBody =
+  | { headers: HeaderList; whole: Uint8Array }
+  | { headers: HeaderList; first: Uint8Array[]; rest: AsyncIterableIterator<Uint8Array> };
+
+/**
+ * Reads a batch answer's body ahead (`readAhead`) and says how to write it: whole, with its
+ * Content-Length, in one write with its head; or streamed, what was ready going out with the
+ * head. What every server integration does with a `BatchOutput` (`fetch()`, `@batch/node`).
+ */
+export async function settleBody(
+  headers: HeaderList,
+  body: AsyncIterable<Uint8Array>,
+): Promise<SettledBody> {
+  const ahead = await readAhead(body);
+  if (ahead.ended) {
+    const withLength =
+      getHeader(headers, 'content-length') === undefined
+        ? [...headers, ['content-length', String(ahead.bytes)] as [string, string]]
+        : headers;
+    return { headers: withLength, whole: concatBytes(ahead.chunks, ahead.bytes) };
+  }
+  return { headers, first: joinSmall(ahead.chunks), rest: ahead.rest };
+}
+
+/** The chunks read ahead as they may be written: one when small together, else as they are. */
 export function joinSmall(chunks: readonly Uint8Array[], maxJoinedBytes = 64 * 1024): Uint8Array[] {
   let bytes = 0;
   for (const chunk of chunks) bytes += chunk.length;

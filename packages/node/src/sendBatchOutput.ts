@@ -1,29 +1,26 @@
 import type { ServerResponse } from 'node:http';
-import { type BatchOutput, joinSmall, readAhead } from '@batch/core';
+import { type BatchOutput, settleBody } from '@batch/core';
 
 /**
  * Writes a `BatchOutput` to a `ServerResponse`: status, headers (repeated ones as
- * arrays), then the body as it streams, waiting for `drain` whenever the socket's buffer
- * is full (backpressure). Stops reading the body — which stops the batch — as soon as
+ * arrays), then the body — whole, with its Content-Length, in one write when every item
+ * answered at once (`settleBody`); else as it streams, waiting for `drain` whenever the
+ * socket's buffer is full (backpressure). Stops reading the body — which stops the batch — as soon as
  * the response closes early (the client went away).
  */
 export async function sendBatchOutput(output: BatchOutput, res: ServerResponse): Promise<void> {
+  const settled = await settleBody(output.headers, output.body);
   res.statusCode = output.status;
   const grouped = new Map<string, string[]>();
-  for (const [name, value] of output.headers) {
+  for (const [name, value] of settled.headers) {
     const values = grouped.get(name);
     if (values === undefined) grouped.set(name, [value]);
     else values.push(value);
   }
   for (const [name, values] of grouped)
     res.setHeader(name, values.length === 1 ? values[0]! : values);
-
-  // A batch whose items all answered at once is whole already: its head and body go out
-  // in one write, with a Content-Length.
-  const ahead = await readAhead(output.body);
-  if (ahead.ended && !res.destroyed) {
-    if (!res.hasHeader('content-length')) res.setHeader('content-length', ahead.bytes);
-    res.end(ahead.chunks.length === 1 ? ahead.chunks[0] : Buffer.concat(ahead.chunks, ahead.bytes));
+  if ('whole' in settled) {
+    if (!res.destroyed) res.end(settled.whole);
     return;
   }
 
@@ -44,10 +41,10 @@ export async function sendBatchOutput(output: BatchOutput, res: ServerResponse):
     });
     wake = undefined;
   };
-  const iterator = ahead.rest;
+  const iterator = settled.rest;
   try {
-    // What was read ahead goes out with the head: one write when it is small.
-    for (const chunk of joinSmall(ahead.chunks)) {
+    // What was read ahead goes out with the head.
+    for (const chunk of settled.first) {
       if (closed) break;
       await send(chunk);
     }
