@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createBatchHandler, type Dispatcher } from './createBatchHandler.js';
 import { decodeBatchResponse } from './decodeBatchResponse.js';
 import { encodeBatchRequest, type SubRequestInit } from './encodeBatchRequest.js';
-import { type ExecuteOptions, executeBatch } from './executeBatch.js';
+import { type ExecuteOptions, executeBatchRuns } from './executeBatch.js';
 import { planBatch } from './planBatch.js';
 import { referencedTarget } from './references.js';
 import { resolveTarget } from './resolveTarget.js';
@@ -53,7 +53,7 @@ async function execute(
     inherits: () => false,
   });
   const out: SubResponse[] = [];
-  for await (const response of executeBatch(items, {
+  for await (const answers of executeBatchRuns(items, {
     run,
     concurrency: 8,
     parallel: 'reads',
@@ -70,7 +70,7 @@ async function execute(
     },
     ...options,
   }))
-    out.push(response);
+    out.push(...answers);
   return out;
 }
 

@@ -65,7 +65,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Runs planned items through the dispatcher as if one after another, as fast as all at
  * once (SPEC §4 "Scheduling"), and yields their answers in request order (or in completion
- * order). Consecutive safe-method items run together, at most `concurrency` at once; any
+ * order), in runs: each run is every answer that was ready, in the order they are due,
+ * when the consumer asked for more (never empty), so that the encoder writes it as one chunk. Consecutive safe-method items run together, at most `concurrency` at once; any
  * other item is a barrier: it starts when every item before it is done, and nothing after
  * it starts before it is done. `dependsOn` holds an item until the items it names are done.
  * `concurrency: 1` and `stopOnError` run items strictly one after another; `parallel:
@@ -75,17 +76,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * taken by the consumer are at most `2 × concurrency` (running ones, and finished ones
  * held for a slower one before them): memory is bounded by the window, and a consumer
  * that stops pulling (a slow client) stops the batch from running ahead.
- */
-export async function* executeBatch(
-  items: PlannedItem[],
-  options: ExecuteOptions,
-): AsyncGenerator<SubResponse> {
-  for await (const run of executeBatchRuns(items, options)) yield* run;
-}
-
-/**
- * `executeBatch`, yielding the answers in runs: each run is every answer that was ready,
- * in the order they are due, when the consumer asked for more (never empty).
  */
 export async function* executeBatchRuns(
   items: PlannedItem[],
@@ -324,26 +314,15 @@ export async function* executeBatchRuns(
     for (let index = group.start; index < group.end; index++) {
       let response = answers[index - group.start];
       if (failed !== -1 && index !== failed) {
+        const groupFailed = (what: string) =>
+          problemResponse(
+            424,
+            'atomicity-group',
+            `${what}: request ${failed} of its atomicity group failed`,
+          );
         if (index > failed || response === undefined)
-          response = unrun(
-            index,
-            problemResponse(
-              424,
-              'atomicity-group',
-              `not run: request ${failed} of its atomicity group failed`,
-            ),
-          );
-        else if (rolledBack)
-          response = answer(
-            index,
-            problemResponse(
-              424,
-              'atomicity-group',
-              `rolled back: request ${failed} of its atomicity group failed`,
-            ),
-            now(),
-            true,
-          );
+          response = unrun(index, groupFailed('not run'));
+        else if (rolledBack) response = answer(index, groupFailed('rolled back'), now(), true);
       }
       if (collapse && index === failed) response = { ...response!, failedGroup: true };
       finish(index, collapse && index !== failed ? SKIPPED : response!);
