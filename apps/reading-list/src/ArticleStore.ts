@@ -201,10 +201,7 @@ export class ArticleStore {
     body: unknown,
     conditions: Preconditions = {},
   ): Promise<WriteResult> {
-    return this.#writing((s) => {
-      const existing = toArticle(s.get.get(owner, id));
-      const failure = preconditionFailure(existing, conditions);
-      if (failure !== undefined) return { ok: false, status: 412, detail: failure };
+    return this.#writingArticle(owner, id, conditions, (s, existing) => {
       const errors = validateArticle(body, false);
       if (errors.length > 0) return { ok: false, status: 400, detail: 'invalid article', errors };
       const { title, url, read_position = 0 } = body as ArticleBody;
@@ -222,10 +219,7 @@ export class ArticleStore {
     body: unknown,
     conditions: Preconditions = {},
   ): Promise<WriteResult> {
-    return this.#writing((s) => {
-      const existing = toArticle(s.get.get(owner, id));
-      const failure = preconditionFailure(existing, conditions);
-      if (failure !== undefined) return { ok: false, status: 412, detail: failure };
+    return this.#writingArticle(owner, id, conditions, (s, existing) => {
       if (existing === undefined)
         return { ok: false, status: 404, detail: `article ${id} not found` };
       const errors = validateArticle(body, true);
@@ -238,14 +232,29 @@ export class ArticleStore {
   }
 
   remove(owner: string, id: number, conditions: Preconditions = {}): Promise<WriteResult> {
-    return this.#writing((s) => {
-      const existing = toArticle(s.get.get(owner, id));
-      const failure = preconditionFailure(existing, conditions);
-      if (failure !== undefined) return { ok: false, status: 412, detail: failure };
+    return this.#writingArticle(owner, id, conditions, (s, existing) => {
       if (existing === undefined)
         return { ok: false, status: 404, detail: `article ${id} not found` };
       s.remove.run(owner, id);
       return { ok: true, article: existing };
+    });
+  }
+
+  /**
+   * A write of article `id` in one transaction: `write` runs with the article as it is (if
+   * any) once its preconditions hold; `412` when they do not.
+   */
+  #writingArticle(
+    owner: string,
+    id: number,
+    conditions: Preconditions,
+    write: (s: WriteStatements, existing: Article | undefined) => WriteResult,
+  ): Promise<WriteResult> {
+    return this.#writing((s) => {
+      const existing = toArticle(s.get.get(owner, id));
+      const failure = preconditionFailure(existing, conditions);
+      if (failure !== undefined) return { ok: false, status: 412, detail: failure };
+      return write(s, existing);
     });
   }
 
