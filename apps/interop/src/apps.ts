@@ -12,7 +12,7 @@ import type { BatchOptions } from '@batch/core';
 import { createApp as createExpressApp } from '@batch/express-example/app';
 import { createApp as createHonoApp } from '@batch/hono-example/app';
 import { createApp as createKoaApp } from '@batch/koa-example/app';
-import type { ArticleStore } from '@batch/reading-list';
+import type { Article, ArticleStore } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
 
 /** What all three apps' `createApp` take (the options used here). */
@@ -98,15 +98,6 @@ export function scratch(prefix: string) {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** One article as the reading list keeps it. */
-export interface Article {
-  id: number;
-  title: string;
-  url: string;
-  read_position: number;
-  last_modified: number;
 }
 
 /** A direct (not batched) request as `owner`; an object body goes as JSON. */

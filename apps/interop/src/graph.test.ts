@@ -13,6 +13,7 @@
 //   SDK's own `authProvider` is only used for `https://` URLs of Graph or `customHosts`
 //   (see the test "authProvider over plain http").
 
+import type { Article } from '@batch/reading-list';
 import {
   BatchRequestContent,
   type BatchResponseBody,
@@ -23,7 +24,7 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { APPS, type Article, article, articles, scratch } from './apps.js';
+import { APPS, article, articles, scratch } from './apps.js';
 
 /** Sets `Authorization: Bearer <token>` on every request the client sends. */
 class BearerToken implements Middleware {

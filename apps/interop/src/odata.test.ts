@@ -14,9 +14,10 @@
 //   `articles(1)`, a route the reading list does not have.
 
 import { decodeBatchResponse, encodeBatchRequest } from '@batch/core';
+import type { Article } from '@batch/reading-list';
 import { defaultProxy, type FetchProxy, OData, parseMultiPartContent } from '@odata/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { APPS, type Article, article, articles, headerOf, type Served, scratch } from './apps.js';
+import { APPS, article, articles, headerOf, type Served, scratch } from './apps.js';
 
 /** One batch as it went over the wire. */
 interface Exchange {
