@@ -7,3 +7,4 @@ export { readingListScenarios } from './readingListScenarios.js';
 export { shutdownTest } from './shutdownTest.js';
 export { startupTest } from './startupTest.js';
 export type { ConformanceTarget, RunningApp } from './testApp.js';
+export { waitForOutput } from './waitForOutput.js';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { waitForOutput } from './waitForOutput.js';
 
 /**
  * The startup test of an example app: `pnpm start` in `appDir` with `PORT=0` prints the
@@ -21,23 +22,11 @@ export function startupTest(framework: string, appDir: string): void {
       const exited = new Promise((resolve) => child.once('close', resolve));
       const banner = new RegExp(`\\(${framework}\\) listening on (http://localhost:\\d+)`);
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let output = '';
-          const timer = setTimeout(
-            () => reject(new Error(`no banner in 20 s:\n${output}`)),
-            20_000,
-          );
-          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-            output += chunk;
-            const match = banner.exec(output);
-            if (match && output.includes('Ctrl+C')) {
-              clearTimeout(timer);
-              resolve(match[1]!);
-              expect(output.split(`curl -s ${match[1]}/batch `)).toHaveLength(3);
-            }
-          });
-          child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+        const { url, output } = await waitForOutput(child, (output) => {
+          const match = banner.exec(output);
+          return match && output.includes('Ctrl+C') ? { url: match[1]!, output } : undefined;
         });
+        expect(output.split(`curl -s ${url}/batch `)).toHaveLength(3);
         const response = await fetch(`${url}/`);
         expect(response.status).toBe(200);
         expect(((await response.json()) as { batch: { path: string } }).batch.path).toBe('/batch');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { waitForOutput } from '@batch/test-suite';
 import { describe, expect, it } from 'vitest';
 
 /** Writes in one batch: they run one after another (writes are barriers). */
@@ -21,22 +22,10 @@ export function playgroundServerTest(framework: string, appDir: string): void {
       });
       const exited = new Promise((resolve) => child.once('close', resolve));
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let output = '';
-          const timer = setTimeout(
-            () => reject(new Error(`no banner in 20 s:\n${output}`)),
-            20_000,
-          );
-          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-            output += chunk;
-            const match = /^Playground .*: (http:\/\/localhost:\d+)\/playground$/m.exec(output);
-            if (match) {
-              clearTimeout(timer);
-              resolve(match[1]!);
-            }
-          });
-          child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-        });
+        const url = await waitForOutput(
+          child,
+          (output) => /^Playground .*: (http:\/\/localhost:\d+)\/playground$/m.exec(output)?.[1],
+        );
 
         const page = await fetch(`${url}/playground`);
         expect(page.status).toBe(200);
