@@ -14,7 +14,16 @@ import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { decodeBatchResponse, encodeBatchRequest } from '@batch/core';
 import { articleJson, FRAMEWORKS, LABELS } from './apps.mjs';
-import { check, collectGarbage, formatMs, formatRatio, median, printTable } from './measure.mjs';
+import {
+  check,
+  collectGarbage,
+  forkedServer,
+  formatMs,
+  formatRatio,
+  median,
+  printTable,
+  startWatchdog,
+} from './measure.mjs';
 
 const HOST = '127.0.0.1';
 const ITEMS = 50;
@@ -200,44 +209,10 @@ function startServer(framework) {
     execArgv: ['--no-deprecation'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  /** @type {((usage: NodeJS.CpuUsage) => void)[]} */
-  const waiting = [];
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${framework} server exited (${code})`)));
-    child.on('message', (/** @type {any} */ message) => {
-      if (message.type === 'cpu') waiting.shift()?.(message.usage);
-      else if (message.type === 'ready') {
-        resolve({
-          port: message.port,
-          batch: message.batch,
-          reason: message.reason,
-          cpu: () =>
-            new Promise((resolveCpu) => {
-              waiting.push((usage) => resolveCpu(usage.user + usage.system));
-              child.send({ type: 'cpu' });
-            }),
-          close: () =>
-            new Promise((resolveClose) => {
-              if (child.exitCode !== null) resolveClose();
-              else {
-                child.once('exit', () => resolveClose());
-                child.send({ type: 'close' });
-              }
-            }),
-        });
-      }
-    });
-  });
+  return forkedServer(child, framework, children);
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`\nendToEnd: still running after ${WATCHDOG_MS / 1000} s; killing the servers`);
-  for (const child of children) child.kill();
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+startWatchdog('endToEnd', WATCHDOG_MS, children);
 
 // --- Measure -------------------------------------------------------------------------------
 

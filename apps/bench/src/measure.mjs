@@ -207,3 +207,64 @@ export function seededRandom(seed) {
 export function check(condition, message) {
   if (!condition) throw new Error(`bench check failed: ${message}`);
 }
+
+/**
+ * A forked server process speaking the benches' IPC protocol: it sends `{ type: 'ready',
+ * … }` once it listens, answers `{ type: 'cpu' }` with `{ type: 'cpu', usage }`, and exits
+ * on `{ type: 'close' }`. Resolves with the ready message's members, plus `cpu()` (its
+ * user + system µs so far) and `close()`. Other messages go to `onMessage`. Every child is
+ * added to `children` while it runs (so that a watchdog can kill them).
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {string} name for the error when it exits before it is ready
+ * @param {Set<import('node:child_process').ChildProcess>} children
+ * @param {(message: any) => void} [onMessage]
+ * @returns {Promise<any>}
+ */
+export function forkedServer(child, name, children, onMessage) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  /** @type {((usage: NodeJS.CpuUsage) => void)[]} */
+  const waiting = [];
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} server exited (${code})`)));
+    child.on('message', (/** @type {any} */ message) => {
+      if (message.type === 'cpu') waiting.shift()?.(message.usage);
+      else if (message.type !== 'ready') onMessage?.(message);
+      else {
+        const { type: _type, ...members } = message;
+        resolve({
+          ...members,
+          cpu: () =>
+            new Promise((resolveCpu) => {
+              waiting.push((usage) => resolveCpu(usage.user + usage.system));
+              child.send({ type: 'cpu' });
+            }),
+          close: () =>
+            new Promise((resolveClose) => {
+              if (child.exitCode !== null) resolveClose(undefined);
+              else {
+                child.once('exit', () => resolveClose(undefined));
+                child.send({ type: 'close' });
+              }
+            }),
+        });
+      }
+    });
+  });
+}
+
+/**
+ * Kills `children` and fails the bench if it still runs after `ms` (a hung server must not
+ * hang CI or a developer's terminal).
+ * @param {string} name
+ * @param {number} ms
+ * @param {Set<import('node:child_process').ChildProcess>} children
+ */
+export function startWatchdog(name, ms, children) {
+  const watchdog = setTimeout(() => {
+    console.error(`\n${name}: still running after ${ms / 1000} s; killing the servers`);
+    for (const child of children) child.kill();
+    process.exit(1);
+  }, ms);
+  watchdog.unref();
+}

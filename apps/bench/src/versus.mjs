@@ -23,7 +23,15 @@ import { Agent, request as httpRequest } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { decodeBatchResponse, encodeBatchRequest } from '@batch/core';
-import { check, collectGarbage, formatMs, median, printTable } from './measure.mjs';
+import {
+  check,
+  collectGarbage,
+  forkedServer,
+  formatMs,
+  median,
+  printTable,
+  startWatchdog,
+} from './measure.mjs';
 
 const HOST = '127.0.0.1';
 const ITEMS = 50;
@@ -147,49 +155,16 @@ function startServer(framework, delayMs, concurrencies) {
     execArgv: ['--no-warnings'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  /** @type {((usage: NodeJS.CpuUsage) => void)[]} */
-  const waiting = [];
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${framework} server exited (${code})`)));
-    child.on('message', (/** @type {any} */ message) => {
-      if (message.type === 'cpu') waiting.shift()?.(message.usage);
-      else if (message.type === 'warnings') {
-        for (const { text, count } of message.warnings) {
-          notes.push(`${label} server: ${count}× ${text}`);
-        }
-      } else if (message.type === 'ready') {
-        resolve({
-          port: message.port,
-          h2Port: message.h2Port,
-          batch: message.batch,
-          reason: message.reason,
-          cpu: () =>
-            new Promise((resolveCpu) => {
-              waiting.push((usage) => resolveCpu(usage.user + usage.system));
-              child.send({ type: 'cpu' });
-            }),
-          close: () =>
-            new Promise((resolveClose) => {
-              if (child.exitCode !== null) resolveClose();
-              else {
-                child.once('exit', () => resolveClose());
-                child.send({ type: 'close' });
-              }
-            }),
-        });
+  return forkedServer(child, framework, children, (message) => {
+    if (message.type === 'warnings') {
+      for (const { text, count } of message.warnings) {
+        notes.push(`${label} server: ${count}× ${text}`);
       }
-    });
+    }
   });
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`\nversus: still running after ${WATCHDOG_MS / 1000} s; killing the servers`);
-  for (const child of children) child.kill();
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+startWatchdog('versus', WATCHDOG_MS, children);
 
 // --- Clients ---------------------------------------------------------------------------------
 
