@@ -3,6 +3,7 @@ import {
   etagOf,
   ownerOf,
   PROBLEM_TYPE,
+  parseArticleId,
   UNAUTHORIZED,
   type WriteResult,
 } from '@batch/reading-list';
@@ -46,7 +47,7 @@ export function articlesRouter(store: ArticleStore): Router {
 
   // Ids are positive integers; any other `:id` names no article.
   router.param('id', (_req, res, next, value: string) => {
-    if (/^[1-9]\d*$/.test(value) && Number.isSafeInteger(Number(value))) next();
+    if (parseArticleId(value) !== undefined) next();
     else sendProblem(res, 404, `article ${value} not found`);
   });
 

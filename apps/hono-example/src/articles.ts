@@ -4,6 +4,7 @@ import {
   etagOf,
   ownerOf,
   PROBLEM_TYPE,
+  parseArticleId,
   UNAUTHORIZED,
   type WriteResult,
 } from '@batch/reading-list';
@@ -16,7 +17,7 @@ import { problemResponse } from './problems.js';
 type ArticlesEnv = { Variables: { owner: string } };
 
 /** Ids are positive integers; any other `:id` matches no route (→ 404). */
-const ID = '/:id{[1-9][0-9]{0,14}}';
+const ID = '/:id{[1-9][0-9]{0,15}}';
 
 /** Every route here needs `Authorization: Bearer <token>`; the token names the owner. */
 const bearerOwner = createMiddleware<ArticlesEnv>(async (c, next) => {
@@ -69,6 +70,13 @@ export function articlesApp(store: ArticleStore) {
   articles.post('/', articleBody, async (c) =>
     sendWrite(c, await store.create(c.var.owner, c.req.valid('json'))),
   );
+
+  // A 16-digit id past Number.MAX_SAFE_INTEGER names no article.
+  articles.use(ID, async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    if (parseArticleId(id) === undefined) return problemResponse(c, 404, `article ${id} not found`);
+    await next();
+  });
 
   articles.get(ID, async (c) => {
     const article = await store.get(c.var.owner, idOf(c));

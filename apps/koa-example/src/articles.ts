@@ -5,6 +5,7 @@ import {
   ownerOf,
   PROBLEM_TYPE,
   type Preconditions,
+  parseArticleId,
   UNAUTHORIZED,
   type WriteResult,
 } from '@batch/reading-list';
@@ -67,8 +68,9 @@ export function articlesRouter(store: ArticleStore): Router<ArticleState> {
     await next();
   });
   router.param('id', (id, ctx, next) => {
-    if (!/^[1-9]\d{0,14}$/.test(id)) return sendProblem(ctx, 404, `article ${id} not found`);
-    ctx.state.id = Number(id);
+    const articleId = parseArticleId(id);
+    if (articleId === undefined) return sendProblem(ctx, 404, `article ${id} not found`);
+    ctx.state.id = articleId;
     return next();
   });
 

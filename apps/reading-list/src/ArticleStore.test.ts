@@ -26,7 +26,7 @@ for (const where of ['in memory', 'in a file'] as const) {
   const fresh = () => open(where === 'in memory' ? ':memory:' : freshFile());
 
   describe(`ArticleStore ${where}`, () => {
-    it('counts ids up from 1 across owners, and each owner sees only their own', async () => {
+    it('counts ids up from 1 for each owner, and each owner sees only their own', async () => {
       const store = fresh();
       const a = await store.create('alice', { title: 'MoFo', url: 'http://mozilla.org' });
       const b = await store.create('bob', { title: 'MoCo', url: 'http://mozilla.com' });
@@ -37,10 +37,28 @@ for (const where of ['in memory', 'in a file'] as const) {
         read_position: 0,
         last_modified: expect.any(Number),
       });
-      expect(b.ok && b.article.id).toBe(2);
+      expect(b.ok && b.article.id).toBe(1);
       expect((await store.list('alice')).map((article) => article.id)).toEqual([1]);
-      expect(await store.get('bob', 1)).toBeUndefined();
+      expect(await store.get('bob', 1)).toMatchObject({ title: 'MoCo' });
       expect(await store.get('alice', 1)).toEqual(a.ok && a.article);
+    });
+
+    it('keeps ids safe integers: a PUT at the largest id moves only its owner, whose next POST is refused', async () => {
+      const store = fresh();
+      const max = Number.MAX_SAFE_INTEGER;
+      const put = await store.replace('mallory', max, { title: 'Last', url: 'http://x.example' });
+      expect(put).toMatchObject({ ok: true, created: true, article: { id: max } });
+      // Nobody else's count moved: alice's and bob's ids are 1, and each is found again.
+      for (const owner of ['alice', 'bob']) {
+        const created = await store.create(owner, { title: owner, url: 'http://a.example' });
+        expect(created.ok && created.article.id).toBe(1);
+        expect(await store.get(owner, 1)).toMatchObject({ title: owner });
+      }
+      // mallory has no safe id left: refused, nothing replaced.
+      expect(
+        await store.create('mallory', { title: 'Next', url: 'http://y.example' }),
+      ).toMatchObject({ ok: false, status: 507 });
+      expect(await store.list('mallory')).toMatchObject([{ id: max, title: 'Last' }]);
     });
 
     it('validates bodies: required fields, types, unknown members', async () => {

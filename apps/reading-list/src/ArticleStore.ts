@@ -41,6 +41,7 @@ class Statements {
 }
 
 class WriteStatements extends Statements {
+  readonly ownerIds;
   readonly nextId;
   readonly seenId;
   readonly stamp;
@@ -48,10 +49,16 @@ class WriteStatements extends Statements {
   readonly remove;
   constructor(db: Connection) {
     super(db);
-    this.nextId = db.prepare(
-      "UPDATE counters SET value = value + 1 WHERE name = 'last_id' RETURNING value",
+    this.ownerIds = db.prepare(
+      `INSERT INTO owner_ids (owner, last_id) SELECT ?, value FROM counters WHERE name = 'last_id'
+       ON CONFLICT (owner) DO NOTHING`,
     );
-    this.seenId = db.prepare("UPDATE counters SET value = max(value, ?) WHERE name = 'last_id'");
+    // Ids stay safe integers: past Number.MAX_SAFE_INTEGER there is no next id (no row).
+    this.nextId = db.prepare(
+      `UPDATE owner_ids SET last_id = last_id + 1 WHERE owner = ? AND last_id < ${Number.MAX_SAFE_INTEGER}
+       RETURNING last_id AS value`,
+    );
+    this.seenId = db.prepare('UPDATE owner_ids SET last_id = max(last_id, ?) WHERE owner = ?');
     this.stamp = db.prepare(
       "UPDATE counters SET value = max(value + 1, ?) WHERE name = 'last_modified' RETURNING value",
     );
@@ -187,7 +194,12 @@ export class ArticleStore {
     }
     const { title, url, read_position = 0 } = body as ArticleBody;
     return this.#writing((s) => {
-      const id = counterValue(s.nextId.get());
+      s.ownerIds.run(owner);
+      const next = s.nextId.get(owner);
+      if (next === undefined) {
+        return { ok: false, status: 507, detail: 'no article ids are left for this owner' };
+      }
+      const id = counterValue(next);
       const article = { id, title, url, read_position, last_modified: this.#stamp(s) };
       s.put.run(owner, id, title, url, read_position, article.last_modified);
       return { ok: true, article, created: true };
@@ -207,7 +219,8 @@ export class ArticleStore {
       const { title, url, read_position = 0 } = body as ArticleBody;
       const article = { id, title, url, read_position, last_modified: this.#stamp(s) };
       s.put.run(owner, id, title, url, read_position, article.last_modified);
-      s.seenId.run(id);
+      s.ownerIds.run(owner);
+      s.seenId.run(id, owner);
       return { ok: true, article, created: existing === undefined };
     });
   }

@@ -17,7 +17,7 @@ export interface FieldProblem {
 /** The outcome of a write: the article, or why it was refused. */
 export type WriteResult =
   | { ok: true; article: Article; created?: boolean }
-  | { ok: false; status: 400 | 404 | 412; detail: string; errors?: FieldProblem[] };
+  | { ok: false; status: 400 | 404 | 412 | 507; detail: string; errors?: FieldProblem[] };
 
 const FIELDS = new Set(['title', 'url', 'read_position']);
 
@@ -79,4 +79,15 @@ export function preconditionFailure(
     }
   }
   return undefined;
+}
+
+/**
+ * The article id a path segment names: a positive safe integer written without a sign or
+ * leading zero (`undefined` for anything else: such a path names no article). One rule for
+ * every app, so that ids the store hands out and accepts stay safe integers.
+ */
+export function parseArticleId(segment: string): number | undefined {
+  if (!/^[1-9]\d{0,15}$/.test(segment)) return undefined;
+  const id = Number(segment);
+  return Number.isSafeInteger(id) ? id : undefined;
 }

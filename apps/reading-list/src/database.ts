@@ -15,7 +15,17 @@ export function isInMemory(database: string): boolean {
 }
 
 /** The schema's version, kept in SQLite's `user_version`; a newer file is refused. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/**
+ * Version 2: ids count per owner (one owner's `PUT /articles/<huge id>` moves nobody else's
+ * count). `counters.last_id` stays as the floor of an owner's first count: 0 in a new
+ * file, the last id version 1 gave in a file made by it — so no id is ever given twice.
+ */
+const OWNER_IDS = `
+  CREATE TABLE owner_ids (owner TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;
+  PRAGMA user_version = ${SCHEMA_VERSION};
+`;
 
 const SCHEMA = `
   CREATE TABLE articles (
@@ -27,11 +37,10 @@ const SCHEMA = `
     last_modified INTEGER NOT NULL,
     PRIMARY KEY (owner, id)
   ) WITHOUT ROWID;
-  -- last_id: the highest id ever given (ids count up across owners, never reused);
+  -- last_id: where each owner's count of ids starts (owner_ids, schema version 2);
   -- last_modified: the newest version stamp (strictly increasing, so ETags never repeat).
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   INSERT INTO counters (name, value) VALUES ('last_id', 0), ('last_modified', 0);
-  PRAGMA user_version = ${SCHEMA_VERSION};
 `;
 
 /** Reads a one-column answer (libsql adds a `_metadata` member to every row). */
@@ -60,7 +69,9 @@ export function openWriter(database: string): Connection {
     }
     const version = Number(scalar(db, 'PRAGMA user_version'));
     if (version === 0) {
-      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} ${OWNER_IDS} COMMIT;`);
+    } else if (version === 1) {
+      db.exec(`BEGIN IMMEDIATE; ${OWNER_IDS} COMMIT;`);
     } else if (version !== SCHEMA_VERSION) {
       throw new Error(
         `${database}: schema version ${version}, this reading list knows ${SCHEMA_VERSION}`,

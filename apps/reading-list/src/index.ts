@@ -6,6 +6,7 @@ export type {
   WriteResult,
 } from './ArticleStore.js';
 export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
+export { parseArticleId } from './article.js';
 export { databasePath, IN_MEMORY } from './database.js';
 export type { ExampleBatch } from './exampleBatches.js';
 export {

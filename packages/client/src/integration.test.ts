@@ -151,10 +151,10 @@ describe.each(APPS.map((app) => [app.name, app.start] as const))(
     });
     afterEach(() => api.close());
 
-    /** Creates an article directly; answers its id. */
-    const create = async (title: string, as = 'alice') => {
-      const response = await fetch(`${api.url}/articles`, {
-        method: 'POST',
+    /** Creates an article directly (under `id` when given: ids count per owner); answers its id. */
+    const create = async (title: string, as = 'alice', id?: number) => {
+      const response = await fetch(`${api.url}/articles${id === undefined ? '' : `/${id}`}`, {
+        method: id === undefined ? 'POST' : 'PUT',
         headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json' },
         body: JSON.stringify({ title, url: `https://example.org/${encodeURIComponent(title)}` }),
       });
@@ -168,7 +168,7 @@ describe.each(APPS.map((app) => [app.name, app.start] as const))(
         // alice owns 1–6, bob 7–8. The PATCHes that write go to bob's articles, which no
         // read of the round sees; alice's PATCHes fail (404, 400) and write nothing.
         for (let i = 1; i <= 6; i++) expect(await create(`alice ${i}`)).toBe(i);
-        for (let i = 7; i <= 8; i++) expect(await create(`bob ${i}`, 'bob')).toBe(i);
+        for (let i = 7; i <= 8; i++) expect(await create(`bob ${i}`, 'bob', i)).toBe(i);
 
         const calls: Call[] = [
           ...[1, 2, 3, 4, 5, 6].map((id): Call => ({ method: 'GET', path: `/articles/${id}` })),
