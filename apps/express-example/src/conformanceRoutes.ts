@@ -63,6 +63,12 @@ export function conformanceRoutes(options: ConformanceRoutesOptions = {}): Route
       .type('application/octet-stream')
       .send(Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
   });
+  router.get('/header', (req, res) => {
+    const name = typeof req.query.name === 'string' ? req.query.name.toLowerCase() : '';
+    const spaces = Number(req.query.spaces);
+    if (Number.isSafeInteger(spaces)) res.set('X-Echo', `a${' '.repeat(spaces)}b`);
+    res.json({ value: name === '' ? null : (req.headers[name] ?? null) });
+  });
   router.get('/text', (_req, res) => {
     res.type('text/plain; charset=utf-8').send('héllo wörld');
   });

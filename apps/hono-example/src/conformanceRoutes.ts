@@ -56,6 +56,15 @@ export function conformanceRoutes() {
       },
     ),
   );
+  app.get('/header', (c) => {
+    const name = c.req.query('name');
+    const spaces = Number(c.req.query('spaces'));
+    const body = JSON.stringify({ value: name ? (c.req.header(name) ?? null) : null });
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (Number.isSafeInteger(spaces)) headers['X-Echo'] = `a${' '.repeat(spaces)}b`;
+    // A plain-object init, as an app's own `new Response` passes it.
+    return new Response(body, { status: 200, headers });
+  });
   app.get('/text', (c) => c.text('héllo wörld'));
   app.get('/empty', (c) => c.body(null, 204));
   app.get('/not-modified', (c) => c.body(null, 304));

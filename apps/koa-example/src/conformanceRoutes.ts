@@ -62,6 +62,13 @@ export function conformanceRoutes(): Router {
     ctx.type = 'application/octet-stream';
     ctx.body = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   });
+  router.get('/header', (ctx) => {
+    const { name } = ctx.query;
+    const spaces = Number(ctx.query.spaces);
+    if (Number.isSafeInteger(spaces)) ctx.set('X-Echo', `a${' '.repeat(spaces)}b`);
+    const lower = typeof name === 'string' ? name.toLowerCase() : '';
+    ctx.body = { value: lower === '' ? null : (ctx.req.headers[lower] ?? null) };
+  });
   router.get('/text', (ctx) => {
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = 'héllo wörld';

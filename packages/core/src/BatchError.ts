@@ -4,6 +4,7 @@ export type BatchErrorCode =
   | 'too_many_requests_in_batch'
   | 'body_too_large'
   | 'item_body_too_large'
+  | 'merged_batch_too_large'
   | 'part_headers_too_large'
   | 'unsupported_media_type'
   | 'method_not_allowed';
@@ -13,6 +14,7 @@ const STATUS: Record<BatchErrorCode, number> = {
   too_many_requests_in_batch: 400,
   body_too_large: 413,
   item_body_too_large: 413,
+  merged_batch_too_large: 413,
   part_headers_too_large: 431,
   unsupported_media_type: 415,
   method_not_allowed: 405,
@@ -23,6 +25,7 @@ const TITLE: Record<BatchErrorCode, string> = {
   too_many_requests_in_batch: 'Too many requests in batch',
   body_too_large: 'Batch request body too large',
   item_body_too_large: 'Sub-request body too large',
+  merged_batch_too_large: 'Merged batch too large',
   part_headers_too_large: 'Sub-request headers too large',
   unsupported_media_type: 'Unsupported batch media type',
   method_not_allowed: 'Method not allowed',

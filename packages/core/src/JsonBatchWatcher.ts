@@ -13,7 +13,12 @@ const MAY_BE_BODY = 2;
 export interface JsonBatchWatcherLimits {
   maxRequests: number;
   maxItemBodyBytes: number;
+  /** Most levels of nesting inside an item's body (or any member); one more is a `400`. */
+  maxJsonDepth: number;
 }
+
+/** Levels above an item's members: the document, `requests`, the item. */
+const ENVELOPE_DEPTH = 3;
 
 /**
  * Follows the structure of a JSON batch as its bytes arrive, without parsing values, so
@@ -98,6 +103,7 @@ export class JsonBatchWatcher {
         this.#startValue();
         if (this.#inBody) this.#addBody(1);
         stack.push(c === 0x7b ? OBJECT : ARRAY);
+        if (stack.length > this.#limits.maxJsonDepth + ENVELOPE_DEPTH) this.#tooDeep();
         this.#expectKey = c === 0x7b;
         this.#pendingValue = c === 0x5b;
         if (stack.length === 2 && c === 0x5b && this.#topKeyIsRequests) this.#inRequests = true;
@@ -169,6 +175,22 @@ export class JsonBatchWatcher {
     if (this.#stack.length === 1)
       this.#topKeyIsRequests = (match & MAY_BE_REQUESTS) !== 0 && length === REQUESTS.length;
     else this.#requestKeyIsBody = (match & MAY_BE_BODY) !== 0 && length === BODY.length;
+  }
+
+  /**
+   * SPEC §4 "Limits": nothing recurses on a depth the client chooses, so a value nested
+   * deeper than the bound is refused here, before `JSON.parse`, merging or re-encoding.
+   */
+  #tooDeep(): never {
+    const limit = this.#limits.maxJsonDepth;
+    const pointer =
+      this.#inRequests && this.#stack.length > 2
+        ? `/requests/${this.#requests - 1}${this.#inBody ? '/body' : ''}`
+        : '';
+    const detail = `is nested more than ${limit} levels deep`;
+    throw new BatchError('invalid_batch', `${pointer || 'the batch'}: ${detail}`, [
+      { pointer, detail },
+    ]);
   }
 
   #addBody(bytes: number): void {

@@ -31,6 +31,7 @@ export type {
 export { encodeBatchRequest } from './encodeBatchRequest.js';
 export type { EncodeBatchResponseOptions, EncodedBatchResponse } from './encodeBatchResponse.js';
 export { encodeBatchResponse } from './encodeBatchResponse.js';
+export { encodeParsedJsonBatch } from './encodeParsedJsonBatch.js';
 export { canonicalHeaderName, isToken } from './headerNames.js';
 export type { InheritHeadersPolicy } from './headerPolicy.js';
 export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './headerPolicy.js';

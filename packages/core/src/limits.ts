@@ -3,6 +3,7 @@ import type { BatchLimits, ResolvedBatchLimits } from './types.js';
 export const DEFAULT_MAX_REQUESTS = 100;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_PART_HEADER_BYTES = 16 * 1024;
+export const DEFAULT_MAX_JSON_DEPTH = 256;
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -26,5 +27,7 @@ export function resolveLimits(
       DEFAULT_MAX_PART_HEADER_BYTES,
     ),
     maxItemBodyBytes: positiveInteger('maxItemBodyBytes', limits.maxItemBodyBytes, maxBodyBytes),
+    maxMergedBytes: positiveInteger('maxMergedBytes', limits.maxMergedBytes, 2 * maxBodyBytes),
+    maxJsonDepth: positiveInteger('maxJsonDepth', limits.maxJsonDepth, DEFAULT_MAX_JSON_DEPTH),
   };
 }

@@ -151,13 +151,13 @@ function contentTypeOf(headers: HeaderList): string | undefined {
 }
 
 function encodeBody(
-  item: Record<string, unknown>,
+  body: unknown,
+  bodyEncoding: unknown,
   headers: HeaderList,
   at: string,
   problems: Problems,
   base64StringBodies: boolean,
 ): Uint8Array {
-  const { body, bodyEncoding } = item;
   if (bodyEncoding !== undefined) {
     if (bodyEncoding !== 'base64') {
       problems.add(`${at}/bodyEncoding`, 'the only body encoding is "base64"');
@@ -181,6 +181,60 @@ function encodeBody(
     return bytes ?? EMPTY_BYTES;
   }
   return utf8(JSON.stringify(body));
+}
+
+/**
+ * `defaults.body`, encoded once per Content-Type and encoding and shared by every item
+ * that takes it whole (SPEC §4 "Limits": never copied once per item).
+ */
+class SharedDefaultBody {
+  readonly #value: unknown;
+  readonly #encoded = new Map<string, Uint8Array>();
+
+  constructor(value: unknown) {
+    // Its __proto__ / constructor / prototype keys are never merged (SPEC §3).
+    this.#value = isPlainObject(value) ? mergeDefaults(value, {}) : value;
+  }
+
+  get value(): unknown {
+    return this.#value;
+  }
+
+  encode(
+    bodyEncoding: unknown,
+    headers: HeaderList,
+    at: string,
+    problems: Problems,
+    base64StringBodies: boolean,
+  ): Uint8Array {
+    const contentType = contentTypeOf(headers);
+    const key = `${String(bodyEncoding)}\n${contentType ?? ''}`;
+    const known = this.#encoded.get(key);
+    if (known === undefined) {
+      const before = problems.list.length;
+      const bytes = encodeBody(
+        this.#value,
+        bodyEncoding,
+        headers,
+        at,
+        problems,
+        base64StringBodies,
+      );
+      if (problems.list.length === before) this.#encoded.set(key, bytes);
+      return bytes;
+    }
+    // What encodeBody adds to an item without a Content-Type.
+    if (contentType === undefined && bodyEncoding === undefined && this.#value !== null)
+      headers.push(['Content-Type', 'application/json']);
+    return known;
+  }
+}
+
+/** Bytes the headers of an item carry. */
+function headerBytes(headers: HeaderList): number {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  return bytes;
 }
 
 /**
@@ -234,7 +288,11 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
       problems.add('/defaults', 'must be an object');
     }
   }
-  const { headers: defaultHeaders, ...defaultRest } = defaults ?? {};
+  const { headers: defaultHeaders, body: defaultBodyValue, ...defaultRest } = defaults ?? {};
+  const defaultBody =
+    defaultBodyValue === undefined ? undefined : new SharedDefaultBody(defaultBodyValue);
+  /** What the items carry in all so far (SPEC §4 "Limits": the merged batch). */
+  let mergedBytes = 0;
 
   const items: SubRequest[] = [];
   const ids = new Set<string>();
@@ -282,12 +340,31 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     }
 
     const headers = mergeHeaders(ownHeaders, defaultHeaders, at, problems, limits);
-    const body = encodeBody(item, headers, at, problems, context.base64StringBodies === true);
+    const base64StringBodies = context.base64StringBodies === true;
+    let body: Uint8Array;
+    if (defaultBody !== undefined && !Object.hasOwn(own, 'body')) {
+      body = defaultBody.encode(item.bodyEncoding, headers, at, problems, base64StringBodies);
+    } else {
+      let value = own.body;
+      // Objects merge key by key; the defaults' share is at most what it holds itself.
+      if (defaultBody !== undefined && isPlainObject(value) && isPlainObject(defaultBody.value)) {
+        value = mergeDefaults(defaultBody.value as Record<string, unknown>, value);
+      }
+      body = encodeBody(value, item.bodyEncoding, headers, at, problems, base64StringBodies);
+    }
     if (body.length > limits.maxItemBodyBytes) {
       throw BatchError.pointer(
         'item_body_too_large',
         `${at}/body`,
         `body is larger than ${limits.maxItemBodyBytes} bytes`,
+      );
+    }
+    mergedBytes += body.length + headerBytes(headers);
+    if (mergedBytes > limits.maxMergedBytes) {
+      throw BatchError.pointer(
+        'merged_batch_too_large',
+        at,
+        `the items up to this one carry more than ${limits.maxMergedBytes} bytes once defaults are merged`,
       );
     }
 

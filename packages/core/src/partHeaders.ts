@@ -6,7 +6,8 @@ import { type PartLocation, partError } from './partError.js';
 
 /**
  * Parses the header line `text[start, end)` as `name: value` in one pass; throws on a
- * malformed line, obs-fold, or a value holding NUL or a bare CR.
+ * malformed line, obs-fold, or a value holding a control byte (HTAB aside) or DEL — the
+ * same rule as a JSON item's header values.
  */
 export function parseHeaderLine(
   text: string,
@@ -33,7 +34,8 @@ export function parseHeaderLine(
   while (valueEnd > valueStart && isOws(text.charCodeAt(valueEnd - 1))) valueEnd--;
   for (let i = valueStart; i < valueEnd; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0 || c === 0x0d) {
+    // RFC 9110 §5.5 field-value: HTAB, SP, VCHAR and obs-text; no other control byte.
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
       throw partError(
         'invalid_batch',
         part,

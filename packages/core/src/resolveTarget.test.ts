@@ -121,6 +121,13 @@ describe('comparablePath (the nesting guard)', () => {
     '/x/../batch',
     '/%62atch',
     '/%62ATCH',
+    '/batch#x',
+    '/x\\..\\batch',
+    '\\batch',
+    '/x/%2e%2e/batch',
+    '/x/%2E./batch',
+    '/%2e/batch',
+    '/b%41tch',
   ])('%s compares equal to /batch', (spelling) => {
     expect(comparablePath(spelling)).toBe(comparablePath('/batch'));
   });
@@ -147,6 +154,9 @@ describe('comparablePath (the nesting guard)', () => {
       'odata',
       '$batch',
       'b%61tch',
+      '%2e%2e',
+      'x\\..',
+      'batch#x',
     );
     fc.assert(
       fc.property(

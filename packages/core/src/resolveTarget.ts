@@ -13,9 +13,14 @@ export function baseOfBatchPath(batchPath: string): string {
   return slash <= 0 ? '/' : path.slice(0, slash);
 }
 
+/** `target` without its query (and, should one be there, fragment). */
 function stripQuery(target: string): string {
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
+  let end = target.length;
+  for (let i = 0; i < end; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) end = i;
+  }
+  return end === target.length ? target : target.slice(0, end);
 }
 
 /** True when `path` starts with `base` segment-wise (`/v1/x` yes, `/v10/x` no). */
@@ -40,17 +45,20 @@ export function pathOfTarget(target: string): string {
   return stripQuery(target);
 }
 
-const UNRESERVED = /%(2[DdEe]|3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|5[Ff]|6[1-9A-Fa-f]|7[0-9Aa]|7[Ee])/g;
+/** A percent-escape of a printable ASCII character other than `/` (which stays a separator only when literal). */
+const PRINTABLE_ESCAPE = /%(2[0-9A-Ea-e]|[3-6][0-9A-Fa-f]|7[0-9A-Ea-e])/g;
 
 /**
- * A path in a form where two spellings of one route compare equal: unreserved
- * percent-escapes decoded, `.`/`..` segments and repeated or trailing slashes removed,
- * lower case. Used by the nesting guard, which errs on the side of refusing.
+ * A path in a form where two spellings of one route compare equal — the path a router
+ * will see (SPEC §4 "No nesting"): `\` read as `/` (as URL parsers do), percent-escapes
+ * of printable ASCII decoded once (`%2F` excepted: routers keep it inside a segment),
+ * `.`/`..` segments (`%2e` included) and repeated or trailing slashes removed, lower
+ * case. Used by the nesting guard, which errs on the side of refusing.
  */
 export function comparablePath(path: string): string {
-  const decoded = stripQuery(path).replace(UNRESERVED, (match) =>
-    String.fromCharCode(Number.parseInt(match.slice(1), 16)),
-  );
+  const decoded = stripQuery(path)
+    .replaceAll('\\', '/')
+    .replace(PRINTABLE_ESCAPE, (match) => String.fromCharCode(Number.parseInt(match.slice(1), 16)));
   const segments: string[] = [];
   for (const segment of decoded.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -66,7 +74,8 @@ export function comparablePath(path: string): string {
  * segments and lowers case, so the last segments must already match (case aside).
  */
 export function mayBeSamePath(path: string, route: string): boolean {
-  if (path.includes('%') || path.includes('/.')) return true;
+  if (path.includes('%') || path.includes('/.') || path.includes('\\') || path.includes('#'))
+    return true;
   let end = path.length;
   while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
   const last = route.slice(route.lastIndexOf('/') + 1);

@@ -10,6 +10,8 @@ export function validateTarget(target: string): string | undefined {
     }
   }
   if (target === '*') return 'asterisk-form targets cannot be batched';
+  // RFC 9112 §3.2: a request target has no fragment, and routers drop one silently.
+  if (target.includes('#')) return 'request target has a fragment (#…); a request target has none';
   return undefined;
 }
 

@@ -107,6 +107,21 @@ export interface BatchLimits {
    * @default the value of `maxBodyBytes`
    */
   maxItemBodyBytes?: number;
+  /**
+   * Most bytes all the items of a batch carry in all once `defaults` are merged in: their
+   * bodies and headers, a `defaults.body` counted once for every item that takes it (the
+   * bytes are shared, but each sub-request hands them to the app). One more is a `413`
+   * naming the first item past it.
+   * @default twice the value of `maxBodyBytes`
+   */
+  maxMergedBytes?: number;
+  /**
+   * JSON format: most levels of nesting of a JSON value inside an item (its `body` above
+   * all) or `defaults`; one more is a `400` naming the item. Bounds the stack every step
+   * that walks a body (merging, re-encoding) may use.
+   * @default 256
+   */
+  maxJsonDepth?: number;
 }
 
 /** Limits with every field resolved. */

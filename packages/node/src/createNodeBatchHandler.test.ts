@@ -51,6 +51,14 @@ async function startPlainNodeApp(batchPath: string, options: BatchOptions): Prom
         'application/octet-stream',
         Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
       );
+    if (path === '/header') {
+      const query = new URLSearchParams(url.slice(path.length + 1));
+      const name = (query.get('name') ?? '').toLowerCase();
+      const spaces = Number(query.get('spaces') ?? Number.NaN);
+      if (Number.isSafeInteger(spaces)) res.setHeader('x-echo', `a${' '.repeat(spaces)}b`);
+      const value = name === '' ? null : (req.headers[name] ?? null);
+      return send(res, 200, 'application/json', JSON.stringify({ value }));
+    }
     if (path === '/text') return send(res, 200, 'text/plain; charset=utf-8', 'héllo wörld');
     if (path === '/empty') return void res.writeHead(204).end();
     if (path === '/not-modified') return void res.writeHead(304).end();

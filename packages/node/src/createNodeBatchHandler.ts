@@ -57,7 +57,7 @@ export function createNodeBatchHandler(
       method: req.method ?? 'GET',
       path: (req as NodeRequest).originalUrl ?? req.url ?? '/',
       headers: headerPairs(req.rawHeaders),
-      body: body ?? readNodeBody(req),
+      body: body ?? readNodeBody(req, options),
       signal: controller.signal,
       native: req,
     });

@@ -35,7 +35,8 @@ function headersObject(headers: HeaderList): IncomingHttpHeaders {
   for (const [name, value] of headers) {
     const key = name.toLowerCase();
     if (key === '__proto__') continue;
-    const existing = out[key];
+    // Own keys only: a header named `constructor` or `toString` is a header, not a method.
+    const existing = Object.hasOwn(out, key) ? out[key] : undefined;
     if (key === 'set-cookie') {
       if (existing === undefined) out[key] = [value];
       else (existing as string[]).push(value);

@@ -1,16 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { BodyInput } from '@batch/core';
+import { type BatchLimits, type BodyInput, encodeParsedJsonBatch } from '@batch/core';
 
 const encoder = new TextEncoder();
 
 /**
  * The batch request's body: its chunks as they arrive, or — when a body parser such as
  * `express.json()` already read it — what the parser left (`req.body` bytes, text, or a
- * parsed JSON value, serialised again).
+ * parsed JSON value, serialised again — lazily, so that a value nested too deep for the
+ * limits is answered `400` by the batch handler).
  */
 export function readNodeBody(
   req: IncomingMessage & { body?: unknown; _body?: boolean },
+  limits?: BatchLimits,
 ): BodyInput {
   const consumed = req._body === true || req.readableEnded;
   if (!consumed) return chunksOf(req);
@@ -18,7 +20,9 @@ export function readNodeBody(
   if (body instanceof Uint8Array) return body;
   if (typeof body === 'string') return encoder.encode(body);
   if (body === undefined || body === null) return new Uint8Array(0);
-  return encoder.encode(JSON.stringify(body));
+  return (async function* parsed() {
+    yield encodeParsedJsonBatch(body, limits);
+  })();
 }
 
 /**

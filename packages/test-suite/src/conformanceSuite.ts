@@ -9,6 +9,7 @@ import {
 } from '@batch/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionSurvivalSuite } from './connectionSurvival.js';
+import { hostileInputSuite } from './hostileInput.js';
 import { robustnessSuite } from './robustness.js';
 import type { ConformanceTarget, RunningApp } from './testApp.js';
 
@@ -577,5 +578,6 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
 
     connectionSurvivalSuite((batch) => start(batch));
     robustnessSuite((batch) => start(batch));
+    hostileInputSuite((batch) => start(batch));
   });
 }

@@ -353,8 +353,30 @@ export function readingListScenarios(name: string, target: ReadingListTarget): v
       expect(await removed.json()).toEqual({ ...PROBLEM, title: 'Not Found', status: 404 });
       expect((await call('/articles/1')).status).toBe(200);
       const bobs = await create('MoCo', 'http://mozilla.com', 'bob');
-      expect(bobs.article.id).toBe(2);
-      expect((await json(await call('/articles'))).data).toHaveLength(1);
+      expect(bobs.article.id).toBe(1);
+      expect((await json(await call('/articles'))).data).toMatchObject([{ title: 'MoFo' }]);
+    });
+
+    it("keeps ids safe integers: one owner's PUT at the largest id moves no one else's ids", async () => {
+      const max = Number.MAX_SAFE_INTEGER;
+      const put = await call(`/articles/${max}`, {
+        method: 'PUT',
+        body: { title: 'Last', url: 'http://x.example' },
+        as: 'mallory',
+      });
+      expect(put.status).toBe(201);
+      for (const owner of ['bob', 'bob', 'alice']) await create(owner, 'http://b.example', owner);
+      const bobs = (await json(await call('/articles', { as: 'bob' }))).data;
+      expect(bobs.map((article: { id: number }) => article.id)).toEqual([1, 2]);
+      expect((await call('/articles/2', { as: 'bob' })).status).toBe(200);
+      expect((await call('/articles/1')).status).toBe(200);
+      const refused = await call('/articles', {
+        method: 'POST',
+        body: { title: 'Next', url: 'http://y.example' },
+        as: 'mallory',
+      });
+      expect(refused.status).toBe(507);
+      expect(refused.headers.get('content-type')).toContain(PROBLEM_TYPE);
     });
 
     it('answers 400 problem+json to invalid, non-JSON and malformed bodies', async () => {

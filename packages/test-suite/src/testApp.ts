@@ -10,6 +10,9 @@
  *   its value or `null`, and `ip` is the client address the framework reports (or `null`);
  * - `GET /cookies` → 200 `text/plain` `ok` with two `Set-Cookie` headers, `a=1; Path=/` and `b=2; Path=/`;
  * - `GET /binary` → 200 `application/octet-stream`, the 256 bytes 0..255;
+ * - `GET /header?name=N&spaces=K` → 200 `application/json` `{ value }`: the request header
+ *   `N` as the framework reports it (or `null`), with a response header `X-Echo: a<K spaces>b`
+ *   when `spaces` is given (a value an app builds from request data);
  * - `GET /text` → 200 `text/plain; charset=utf-8`, `héllo wörld`;
  * - `GET /empty` → 204; `GET /not-modified` → 304; `GET /redirect` → 302 with `Location: /echo`;
  * - `GET /slow/:ms` → waits `ms` milliseconds, then 200 `{ "slept": ms }`;
