@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   readingListScenarios,
+  serviceInfoTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -33,6 +34,8 @@ readingListScenarios('Express example app', {
     return { ...(await serve(createApp({ store }).app)), store };
   },
 });
+
+serviceInfoTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Express', appDir);
 shutdownTest('Express', appDir, 'start');

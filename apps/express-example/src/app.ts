@@ -51,7 +51,7 @@ export function createApp(options: AppOptions = {}): {
   app.use(express.json());
 
   app.get('/', (_req, res) => {
-    res.json(serviceInfo('Express', options.batch?.maxRequests));
+    res.json(serviceInfo('Express', { ...options.batch, path: batchPath }));
   });
   app.use('/articles', articlesRouter(store));
   if (conformance) app.use(conformanceRoutes());

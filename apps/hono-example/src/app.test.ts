@@ -6,6 +6,7 @@ import {
   conformanceSuite,
   listen,
   readingListScenarios,
+  serviceInfoTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -36,6 +37,8 @@ readingListScenarios('Hono example app', {
     return { ...(await serve(createApp({ store }).app)), store };
   },
 });
+
+serviceInfoTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Hono', appDir);
 shutdownTest('Hono', appDir, 'start:hono');

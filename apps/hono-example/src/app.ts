@@ -48,8 +48,7 @@ export function createApp(options: AppOptions = {}): {
   if (conformance) app.use(requestLog(log));
 
   app.get('/', (c) => {
-    const info = serviceInfo('Hono', batchOptions.maxRequests);
-    return c.json({ ...info, batch: { ...info.batch, path: batchPath } });
+    return c.json(serviceInfo('Hono', { ...batchOptions, path: batchPath }));
   });
   app.route('/articles', articlesApp(store));
   if (conformance) app.route('/', conformanceRoutes());

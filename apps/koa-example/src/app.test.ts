@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   readingListScenarios,
+  serviceInfoTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -34,6 +35,8 @@ readingListScenarios('Koa example app', {
     return { ...(await serve(createApp({ store }).app)), store };
   },
 });
+
+serviceInfoTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Koa', appDir);
 shutdownTest('Koa', appDir, 'start:koa');

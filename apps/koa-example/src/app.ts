@@ -52,8 +52,7 @@ export function createApp(options: AppOptions = {}): {
 
   const root = new Router();
   root.get('/', (ctx) => {
-    const info = serviceInfo('Koa', batchOptions.maxRequests);
-    ctx.body = { ...info, batch: { ...info.batch, path: batchPath } };
+    ctx.body = serviceInfo('Koa', { ...batchOptions, path: batchPath });
   });
   app.use(root.routes());
   if (conformance) app.use(conformanceRoutes().routes());

@@ -18,6 +18,7 @@ export {
 } from './exampleBatches.js';
 export type { StartServer } from './serveReadingList.js';
 export { serveReadingList } from './serveReadingList.js';
+export type { MountedBatch } from './service.js';
 export {
   ownerOf,
   PROBLEM_TYPE,

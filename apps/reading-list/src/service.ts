@@ -1,12 +1,30 @@
-import { DEFAULT_MAX_REQUESTS } from '@batch/core';
+import { type BatchFormat, DEFAULT_MAX_REQUESTS } from '@batch/core';
 import { curlCommand, EXAMPLE_BATCHES } from './exampleBatches.js';
 
-/** `GET /`: what the service is and where its batch endpoint is. */
-export function serviceInfo(framework: string, maxRequests = DEFAULT_MAX_REQUESTS) {
+/** The batch route an app mounted: its path and the options it gave the adapter. */
+export interface MountedBatch {
+  /** @default '/batch' */
+  path?: string | undefined;
+  /** The adapter's `maxRequests`. @default DEFAULT_MAX_REQUESTS (100) */
+  maxRequests?: number | undefined;
+  /** The adapter's `formats`. @default ['multipart', 'json'] (both) */
+  formats?: readonly BatchFormat[] | undefined;
+}
+
+/**
+ * `GET /`: what the service is and the batch route it mounted — its path, its item limit
+ * (`@batch/client` reads `maxRequests` from here) and the formats it accepts.
+ */
+export function serviceInfo(framework: string, mounted: MountedBatch = {}) {
+  const path = mounted.path ?? '/batch';
   return {
     name: 'reading-list',
-    description: `A reading list API on ${framework}, with a /batch endpoint (@batch)`,
-    batch: { path: '/batch', maxRequests, formats: ['multipart', 'json'] },
+    description: `A reading list API on ${framework}, with a ${path} endpoint (@batch)`,
+    batch: {
+      path,
+      maxRequests: mounted.maxRequests ?? DEFAULT_MAX_REQUESTS,
+      formats: [...(mounted.formats ?? ['multipart', 'json'])],
+    },
   };
 }
 

@@ -154,6 +154,22 @@ describe('createBatchFetch', () => {
     const other = await fetch('http://elsewhere.test/x');
     expect(await other.text()).toBe('direct GET /x');
     expect(server.batches()).toBe(0);
+    // A batch the caller made itself, posted to the batch route: sent as it is, not wrapped
+    // in another batch (the server would refuse a sub-request to its own route).
+    const own = await fetch(ENDPOINT, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ path: '/mine' }] }),
+    });
+    expect(own.status).toBe(200);
+    expect(await own.json()).toMatchObject({
+      responses: [{ status: 200, path: '/mine', body: { method: 'GET', target: '/mine' } }],
+    });
+    expect(server.seen).toEqual([
+      { method: 'GET', url: 'http://elsewhere.test/x' },
+      { method: 'POST', url: ENDPOINT },
+    ]);
+    expect(server.dispatched).toEqual(['GET /mine']);
   });
 
   it('gathers calls within windowMs into one batch', async () => {

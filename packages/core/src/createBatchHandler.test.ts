@@ -517,18 +517,20 @@ describe('per-item timeout and batch deadline', () => {
     async (concurrency) => {
       const slowDone = deferred<{ abortedAfterTimeout: boolean; abortEvent: boolean }>();
       let slowFinished = false;
+      // The slow dispatcher keeps running past the end of the batch: it returns only when the
+      // test lets it (or after 5 s, so that a batch that waited for it fails, not hangs).
+      const letSlowReturn = deferred();
       const { dispatch, indexes } = recorder(async (request, context) => {
         if (request.target !== '/slow') return delayed(request, context);
         const abortEvent = await abortedWithin(context.signal, 5000);
-        // keep running well past the end of the batch
-        await sleep(800);
+        await within(letSlowReturn.promise, 5000);
         const abortedAfterTimeout = context.signal.aborted;
         slowFinished = true;
         slowDone.resolve({ abortedAfterTimeout, abortEvent });
         return ok('too late');
       });
-      // Margins for a busy machine: /c's 20 ms sleep against a 200 ms timeout; the batch ends
-      // at about 220 ms, well under 700, while waiting for the slow item would take 1000.
+      // Margins for a busy machine: /c's 20 ms sleep against a 200 ms timeout (10×); the
+      // batch ends at about 220 ms, far under 2000, while waiting for the slow item takes 5 s.
       const handler = handlerWith(dispatch, { concurrency, timeoutMs: 200 });
       const started = performance.now();
       const responses = await read(
@@ -545,7 +547,8 @@ describe('per-item timeout and batch deadline', () => {
       expect(problem.status).toBe(504);
       // the batch did not wait for the slow dispatcher to give up
       expect(slowFinished).toBe(false);
-      expect(elapsed).toBeLessThan(700);
+      expect(elapsed).toBeLessThan(2000);
+      letSlowReturn.resolve();
       const slow = await slowDone.promise;
       expect(slow.abortEvent).toBe(true);
       expect(slow.abortedAfterTimeout).toBe(true);
@@ -553,18 +556,21 @@ describe('per-item timeout and batch deadline', () => {
     },
   );
 
-  it('the timeout is per item, not for the batch: four 100 ms items under a 300 ms timeout', async () => {
+  it('the timeout is per item, not for the batch: ten 40 ms items under a 250 ms timeout', async () => {
     const { dispatch, calls } = recorder(delayed);
-    // One after another: together they take 400 ms, longer than the timeout of each.
-    const handler = handlerWith(dispatch, { timeoutMs: 300, concurrency: 1 });
+    // One after another: together they take 400 ms or more, longer than the timeout of each
+    // (a sleep is never shorter), while each is 6× under it (a margin for a busy machine).
+    const handler = handlerWith(dispatch, { timeoutMs: 250, concurrency: 1 });
+    const started = performance.now();
     const responses = await read(
       await send(
         handler,
         'multipart',
-        items(4, (index) => ({ target: `/i/${index}?delay=100` })),
+        items(10, (index) => ({ target: `/i/${index}?delay=40` })),
       ),
     );
-    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    expect(performance.now() - started).toBeGreaterThan(250);
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
     expect(calls.every((call) => !call.signal.aborted)).toBe(true);
   });
 

@@ -68,22 +68,67 @@ describe('JSON Lines (SPEC §3)', () => {
   });
 
   it('writes each line the moment its item finishes: a slow item holds nothing back', async () => {
-    const output = await post(
-      [{ target: '/d/300' }, { target: '/d/5' }, { target: '/d/10' }],
-      'application/x-ndjson',
-    );
+    // The slow item finishes only when the test lets it — after it has read the fast lines:
+    // a build that held any line until the end would never give them (the wait times out).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let slowDone = false;
+    const dispatch: Dispatcher = async (request) => {
+      if (request.target === '/slow') {
+        await gate;
+        slowDone = true;
+      }
+      return { status: 200, headers: [['Content-Type', 'text/plain']], body: bytes('ok') };
+    };
+    const encoded = encodeBatchRequest('json', [
+      { target: '/slow' },
+      { target: '/fast/1' },
+      { target: '/fast/2' },
+    ]);
+    const output = await createBatchHandler({ dispatch }).handle({
+      method: 'POST',
+      path: '/batch',
+      headers: [
+        ['host', 'x'],
+        ['content-type', encoded.contentType],
+        ['accept', 'application/x-ndjson'],
+      ],
+      body: encoded.body,
+    });
     const iterator = output.body[Symbol.asyncIterator]();
-    const started = performance.now();
-    const first = await iterator.next();
-    const second = await iterator.next();
-    const fastOnes = performance.now() - started;
-    const third = await iterator.next();
-    const all = performance.now() - started;
-    expect(JSON.parse(decoder.decode(first.value)).index).toBe(1);
-    expect(JSON.parse(decoder.decode(second.value)).index).toBe(2);
-    expect(JSON.parse(decoder.decode(third.value)).index).toBe(0);
-    // The two fast lines came well before the slow one (generous: a busy machine).
-    expect(fastOnes).toBeLessThan(all);
+    /** What was read and not yet taken as a line. */
+    let text = '';
+    /** The indexes of the next `count` lines (a chunk may hold several), or 'held' after 5 s. */
+    const nextLines = async (count: number): Promise<number[] | 'held'> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<'held'>((resolve) => {
+        timer = setTimeout(() => resolve('held'), 5000);
+      });
+      try {
+        while (text.split('\n').length - 1 < count) {
+          const next = await Promise.race([iterator.next(), timeout]);
+          if (next === 'held') return 'held';
+          if (next.done) break;
+          text += decoder.decode(next.value);
+        }
+        const lines = text.split('\n');
+        text = lines.slice(count).join('\n');
+        return lines.slice(0, count).map((line) => JSON.parse(line).index);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    try {
+      expect(await nextLines(2)).toEqual([1, 2]);
+      expect(slowDone).toBe(false);
+    } finally {
+      release();
+    }
+    expect(await nextLines(1)).toEqual([0]);
+    expect(slowDone).toBe(true);
+    expect(text).toBe('');
     expect((await iterator.next()).done).toBe(true);
   });
 

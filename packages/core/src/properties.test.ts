@@ -402,50 +402,87 @@ describe('decoders never throw anything but BatchError', () => {
     );
   }, 120_000);
 
-  it('JSON: arbitrary JSON documents and arbitrary bytes', async () => {
+  it('JSON: arbitrary JSON documents and arbitrary bytes; __proto__, constructor and prototype reach no prototype', async () => {
+    // Written as JSON text, member by member: a JavaScript object would turn a `__proto__`
+    // key into its prototype, and JSON.stringify would drop it.
+    const objectText = (members: [string, string][]) =>
+      `{${members.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`;
+    const POISON_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+    // Values that carry `polluted` under the keys a merge must never follow, at any depth.
+    const { value: poisoned } = fc.letrec<{ value: string; object: string }>((tie) => ({
+      value: fc.oneof(
+        { maxDepth: 3, depthIdentifier: 'poison' },
+        fc.constant('{"polluted":true}'),
+        fc.jsonValue({ maxDepth: 1 }).map((value) => JSON.stringify(value)),
+        tie('object'),
+      ),
+      object: fc
+        .array(fc.tuple(fc.constantFrom(...POISON_KEYS, 'polluted', 'a', 'keep'), tie('value')), {
+          maxLength: 4,
+        })
+        .map(objectText),
+    }));
+    /** An object of `keys` (each at most once), with values from `value`. */
+    const members = (keys: readonly string[], value: (key: string) => fc.Arbitrary<string>) =>
+      fc
+        .uniqueArray(fc.constantFrom(...keys), { maxLength: keys.length })
+        .chain((chosen) =>
+          fc.tuple(...chosen.map((key) => value(key).map((text): [string, string] => [key, text]))),
+        )
+        .map(objectText);
+    const memberValue = (key: string): fc.Arbitrary<string> =>
+      key === 'path'
+        ? fc.constantFrom('"/a"', '"/a/b?c=1"', '5')
+        : key === 'method'
+          ? fc.constantFrom('"GET"', '"POST"', '"PATCH"')
+          : key === 'bodyEncoding'
+            ? fc.constantFrom('"base64"', '"text"')
+            : poisoned;
+    const REQUEST_KEYS = ['method', 'path', 'url', 'headers', 'body', 'bodyEncoding', 'id'];
+    // Anything goes (mostly refused, but merged and validated first) ...
+    const anyRequest = members([...REQUEST_KEYS, ...POISON_KEYS], memberValue);
+    const anyDefaults = members(['method', 'path', 'headers', 'body', ...POISON_KEYS], memberValue);
+    // ... and well-formed: the poisoned keys only where they are data (bodies, header names).
+    const headersText = members(['Accept', 'X-A', ...POISON_KEYS], () => fc.constant('"x"'));
+    const wellFormed = members(['method', 'headers', 'body'], (key) =>
+      key === 'body' ? poisoned : key === 'headers' ? headersText : memberValue(key),
+    ).map((text) => `{"path":"/a"${text === '{}' ? '' : `,${text.slice(1, -1)}`}}`);
+    const request = fc.oneof({ arbitrary: wellFormed, weight: 4 }, anyRequest);
+    const defaults = fc.oneof(wellFormed, anyDefaults);
+    const batchText = fc
+      .tuple(fc.array(request, { maxLength: 4 }), fc.option(defaults, { nil: undefined }))
+      .map(([requests, defaultsText]) =>
+        objectText([
+          ['requests', `[${requests.join(',')}]`],
+          ...(defaultsText === undefined ? [] : [['defaults', defaultsText] as [string, string]]),
+        ]),
+      );
     const document = fc.oneof(
       fc.anything().map((value) => bytes(JSON.stringify(value) ?? 'undefined')),
-      fc
-        .record({
-          requests: fc.array(
-            fc.dictionary(
-              fc.constantFrom(
-                'method',
-                'path',
-                'url',
-                'headers',
-                'body',
-                'bodyEncoding',
-                'id',
-                'dependsOn',
-                'atomicityGroup',
-                'x',
-                '__proto__',
-              ),
-              fc.jsonValue(),
-            ),
-          ),
-          defaults: fc.option(
-            fc.dictionary(
-              fc.constantFrom('method', 'path', 'headers', 'body', 'constructor', 'atomicityGroup'),
-              fc.jsonValue(),
-            ),
-            { nil: undefined },
-          ),
-        })
-        .map((value) => bytes(JSON.stringify(value))),
+      batchText.map(bytes),
+      batchText.map(bytes),
       fc.uint8Array({ maxLength: 200 }),
     );
+    const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+    /** How many documents carried `polluted` under each of the keys. */
+    const carried = new Map<string, number>(POISON_KEYS.map((key) => [key, 0]));
     await fc.assert(
       fc.asyncProperty(document, async (data) => {
+        const text = new TextDecoder().decode(data);
+        for (const key of POISON_KEYS)
+          if (new RegExp(`"${key}":\\{[^]*"polluted"`).test(text))
+            carried.set(key, carried.get(key)! + 1);
         const outcome = await settle(() =>
           decodeBatchRequest({ contentType: 'application/json', body: data }),
         );
         if (!outcome.ok) expect(outcome.error).toBeInstanceOf(BatchError);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
       }),
       { numRuns: 1000, seed: FC_SEED },
     );
+    // The property did meet what it guards against.
+    for (const key of POISON_KEYS) expect(carried.get(key), key).toBeGreaterThan(50);
   }, 120_000);
 
   it('responses: arbitrary bytes in both formats', async () => {

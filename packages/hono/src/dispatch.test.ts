@@ -67,7 +67,8 @@ function probeApp(waited: Waited[], log: string[]) {
     await next();
   });
   app.post('/batch', batch(app));
-  app.post('/batch-timeout', batch(app, { timeoutMs: 150 }));
+  // /probe/meta answers in a few ms, far under the timeout; /probe/wait waits 6 s unless aborted.
+  app.post('/batch-timeout', batch(app, { timeoutMs: 500 }));
   app.use('/override/*', methodOverride({ app, header: 'x-http-method-override' }));
   app.patch('/override/echo', async (c) =>
     c.json({ method: c.req.method, body: await c.req.text() }),
@@ -201,7 +202,7 @@ function probeApp(waited: Waited[], log: string[]) {
   app.get('/probe/wait', async (c) => {
     const signal = c.req.raw.signal;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3000);
+      const timer = setTimeout(resolve, 6000);
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         resolve();

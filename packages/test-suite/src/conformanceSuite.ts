@@ -383,33 +383,58 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
     });
 
     it('runs items concurrently when asked, answering in order', async () => {
-      const app = await start({ concurrency: 4 });
-      const started = Date.now();
-      const sent = await send(app, 'json', [
-        { target: '/slow/800' },
-        { target: '/slow/700' },
-        { target: '/slow/750' },
-        { target: '/slow/600' },
-      ]);
-      const elapsed = Date.now() - started;
+      // What the app had started (its log) when each item finished: all four together means
+      // each had started before any finished — no clock to race on a busy machine.
+      const startedWhenDone: string[][] = [];
+      let log: string[] = [];
+      const app = await start({
+        concurrency: 4,
+        onItem: () => startedWhenDone.push([...log]),
+      });
+      log = app.log;
+      const targets = ['/slow/800', '/slow/700', '/slow/750', '/slow/600'];
+      const sent = await send(
+        app,
+        'json',
+        targets.map((target) => ({ target })),
+      );
       expect(sent.parts.map((part) => json(part).slept)).toEqual([800, 700, 750, 600]);
-      // One after another would take 2850 ms; together about 800 (a wide margin: busy CI).
-      expect(elapsed).toBeLessThan(2400);
+      expect(startedWhenDone).toHaveLength(4);
+      // The first to finish (600 ms) found all four started.
+      expect(startedWhenDone[0]).toEqual(expect.arrayContaining(targets.map((t) => `GET ${t}`)));
     });
 
     it('runs consecutive reads together and a write alone between them (SPEC §4)', async () => {
-      const app = await start({ concurrency: 8 });
+      // What the app had started (its log) when each item finished: onItem runs as an item
+      // finishes, before anything that waited for it may start.
+      const startedWhenDone = new Map<number, string[]>();
+      let log: string[] = [];
+      const app = await start({
+        concurrency: 8,
+        onItem: ({ index }) => startedWhenDone.set(index, [...log]),
+      });
+      log = app.log;
+      const reads = ['GET /slow/400', 'GET /slow/400?n=2'];
       const sent = await send(app, 'json', [
-        { target: '/slow/120' },
-        { target: '/slow/120?n=2' },
+        { target: '/slow/400' },
+        { target: '/slow/400?n=2' },
         { method: 'POST', target: '/echo/write', ...jsonBody({ n: 1 }) },
         { target: '/slow/10' },
       ]);
       expect(sent.parts.map((part) => part.status)).toEqual([200, 200, 200, 200]);
-      // The write reached the app after both reads before it, and before the read after it.
-      const order = app.log.filter((line) => !line.startsWith('GET /batch'));
-      expect(order.indexOf('POST /echo/write')).toBe(2);
-      expect(order.indexOf('GET /slow/10')).toBe(3);
+      expect([...startedWhenDone.keys()].sort()).toEqual([0, 1, 2, 3]);
+      // The two reads ran together: each had started before the other finished; the write
+      // had not started while either ran.
+      expect(startedWhenDone.get(0)).toEqual(expect.arrayContaining(reads));
+      expect(startedWhenDone.get(1)).toEqual(expect.arrayContaining(reads));
+      for (const index of [0, 1]) {
+        expect(startedWhenDone.get(index)).not.toContain('POST /echo/write');
+        expect(startedWhenDone.get(index)).not.toContain('GET /slow/10');
+      }
+      // The write ran alone: the read after it had not started when it finished.
+      expect(startedWhenDone.get(2)).toContain('POST /echo/write');
+      expect(startedWhenDone.get(2)).not.toContain('GET /slow/10');
+      expect(app.log).toEqual([...reads, 'POST /echo/write', 'GET /slow/10']);
     });
 
     it('runs 40 reads at once without a listener warning (no listener per item on a shared signal)', async () => {

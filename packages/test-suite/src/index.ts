@@ -4,6 +4,7 @@ export type { Listening } from './listen.js';
 export { listen } from './listen.js';
 export type { ReadingListApp, ReadingListTarget } from './readingListScenarios.js';
 export { readingListScenarios } from './readingListScenarios.js';
+export { type StartMounted, serviceInfoTest } from './serviceInfoTest.js';
 export { shutdownTest } from './shutdownTest.js';
 export { startupTest } from './startupTest.js';
 export type { ConformanceTarget, RunningApp } from './testApp.js';
