@@ -26,14 +26,17 @@ export const conformanceRoutes: FastifyPluginAsync = async (app) => {
   app.setErrorHandler(async (error, _request, reply) => {
     return reply.code(500).send({ error: (error as Error).message });
   });
-  // JSON bodies parsed, any other reach `/echo` as text (whatever parsers the app has).
+  // JSON bodies parsed, any other reach `/echo` as text, an empty one as `null` (whatever
+  // parsers the app has).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string' },
     app.getDefaultJsonParser('error', 'error'),
   );
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body === '' ? null : body),
+  );
 
   const echo = async (request: import('fastify').FastifyRequest) => ({
     method: request.method,
