@@ -125,9 +125,8 @@ if (process.argv[2] === 'server') {
   const checkBatch = async (/** @type {any} */ answer) => {
     const parts = await decodeBatchResponse({ contentType: answer.type, body: answer.body });
     check(parts.length === ITEMS, `${parts.length} items`);
-    parts.forEach((part, i) =>
-      check(new TextDecoder().decode(part.body) === expected[i], `item ${i}`),
-    );
+    for (const [i, part] of parts.entries())
+      check(new TextDecoder().decode(part.body) === expected[i], `item ${i}`);
   };
   const results = variants.map(() => ({ cpu: 0, wall: /** @type {number[]} */ ([]) }));
   for (const [i, variant] of variants.entries()) {
