@@ -38,11 +38,6 @@ export async function startOnFastify(): Promise<RunningNest> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter(), {
     logger: false,
   });
-  // The cast is this workspace's: @nestjs/platform-fastify 11 pins fastify 5.11.3, and
-  // @batch/fastify is type-checked here against its own dev copy (5.12.8). In an app, its
-  // fastify peer dependency is Nest's one copy, and `app.register(batch, …)` needs no cast.
-  await app.register(fastifyBatch as unknown as Parameters<typeof app.register>[0], {
-    path: '/batch',
-  });
+  await app.register(fastifyBatch, { path: '/batch' });
   return started(app);
 }

@@ -66,10 +66,11 @@ const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options)
  * app's `onSend` hooks apply to the batch answer. The plugin is encapsulated: its
  * content-type parsers (the batch body as a stream) serve its route only.
  */
-export const batch = fastifyPlugin(plugin, {
-  name: '@batch/fastify',
-  fastify: '5.x',
-  encapsulate: true,
-});
+export const batch: FastifyPluginAsync<FastifyBatchOptions> = fastifyPlugin(
+  // fastify-plugin's types name the `fastify` its own resolution finds, which need not be the
+  // app's (two copies in one install): the plugin is typed against the app's, above.
+  plugin as never,
+  { name: '@batch/fastify', fastify: '5.x', encapsulate: true },
+);
 
 export type { BatchOptions } from '@batch/core';
