@@ -16,6 +16,7 @@ const BENCHES = [
   'codecs.mjs',
   'engine.mjs',
   'dispatch.mjs',
+  'fastify-dispatch.mjs',
   'endToEnd.mjs',
   'versus.mjs',
   'client.mjs',

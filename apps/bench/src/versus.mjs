@@ -1,7 +1,7 @@
 // What a batch must beat (ARCHITECTURE.md, "Benchmarks"): 50 GETs as one JSON batch against
 // the same 50 over HTTP/2 (50 streams on one session), over HTTP/1.1 as 50 concurrent
 // keep-alive requests and as 50 sequential ones on one connection, per framework (Hono on
-// @hono/node-server, Koa 3, Express 5), on loopback (0 ms RTT), in two scenarios:
+// @hono/node-server, Koa 3, Express 5, Fastify 5), on loopback (0 ms RTT), in two scenarios:
 //   (a) the GET handler answers at once (small JSON);
 //   (b) the GET handler first awaits a 2 ms timer, as a database call would.
 // Then the batch again in (b) with `concurrency` 1, 8, 16, 32 and 50, and as JSON Lines
@@ -10,6 +10,7 @@
 //
 //   node --expose-gc src/versus.mjs            (from apps/bench)
 //   pnpm --filter @batch/bench bench versus
+//   VERSUS=fastify node --expose-gc src/versus.mjs   (only the frameworks named, comma-separated)
 //
 // Each server runs in its own child process (src/versus.server.mjs, 127.0.0.1 only) so its
 // CPU time is read apart from the client's (process.cpuUsage over IPC, as src/endToEnd.mjs
@@ -50,17 +51,21 @@ const ROUNDS = 10;
 /** Past this the servers are killed and the bench fails (a hang is a crash). */
 const WATCHDOG_MS = 300_000;
 
-const FRAMEWORKS = /** @type {const} */ (['hono', 'koa', 'express']);
-/** @typedef {typeof FRAMEWORKS[number]} Framework */
+const ALL_FRAMEWORKS = /** @type {const} */ (['hono', 'koa', 'express', 'fastify']);
+/** @typedef {typeof ALL_FRAMEWORKS[number]} Framework */
+const only = process.env.VERSUS?.split(',');
+const FRAMEWORKS = ALL_FRAMEWORKS.filter((name) => only === undefined || only.includes(name));
 const LABELS = /** @type {Record<Framework, string>} */ ({
   hono: 'Hono (@hono/node-server)',
   koa: 'Koa 3',
   express: 'Express 5',
+  fastify: 'Fastify 5',
 });
 const SHORT = /** @type {Record<Framework, string>} */ ({
   hono: 'Hono',
   koa: 'Koa',
   express: 'Express',
+  fastify: 'Fastify',
 });
 
 /** The columns of the per-framework tables. */
@@ -119,7 +124,7 @@ console.log(
   `versus: batch vs HTTP/2 vs HTTP/1.1 keep-alive — Node ${process.version}, ${new Date().toISOString()}`,
 );
 console.log(
-  `hono ${versionOf('hono')}, @hono/node-server ${versionOf('@hono/node-server')}, koa ${versionOf('koa')}, @koa/router ${versionOf('@koa/router')}, express ${versionOf('express')}; @batch/core default concurrency ${builtDefaultConcurrency()}`,
+  `hono ${versionOf('hono')}, @hono/node-server ${versionOf('@hono/node-server')}, koa ${versionOf('koa')}, @koa/router ${versionOf('@koa/router')}, express ${versionOf('express')}, fastify ${versionOf('fastify')}; @batch/core default concurrency ${builtDefaultConcurrency()}`,
 );
 
 // --- Servers ---------------------------------------------------------------------------------
@@ -822,7 +827,9 @@ const goals = [
   { framework: 'koa', scenario: 'a', metric: 'serverCpu', against: 'h2', max: 0.3 },
   { framework: 'koa', scenario: 'a', metric: 'p50', against: 'h2', max: 0.5 },
   { framework: 'express', scenario: 'a', metric: 'serverCpu', against: 'concurrent', max: 0.5 },
-];
+  { framework: 'fastify', scenario: 'a', metric: 'serverCpu', against: 'concurrent', max: 0.5 },
+  { framework: 'fastify', scenario: 'a', metric: 'p50', against: 'h2', max: 0.5 },
+].filter((goal) => FRAMEWORKS.includes(goal.framework));
 
 console.log('\ngoals (batch with default options; ratios against baselines of the same run):');
 for (const goal of goals) {

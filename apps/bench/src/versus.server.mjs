@@ -1,7 +1,7 @@
 // One server of the versus bench (src/versus.mjs), in its own process so the bench can read
 // the server's CPU time apart from the client's. Not a bench itself: src/versus.mjs forks it.
 //
-//   node src/versus.server.mjs <hono | koa | express> <delay ms> [concurrency,…]
+//   node src/versus.server.mjs <hono | koa | express | fastify> <delay ms> [concurrency,…]
 //
 // A minimal app per framework with three routes:
 //   GET  /items/:id  answers the small JSON `{"id":<id>,"title":"Item <id>"}`;
@@ -17,7 +17,8 @@
 // each N of the third argument.
 //
 // It listens on 127.0.0.1 twice, on free ports: node:http (HTTP/1.1, every route) and
-// node:http2 without TLS (h2c; Hono and Koa only: Express has no HTTP/2 support). Then it
+// node:http2 without TLS (h2c; Hono, Koa and Fastify (`http2: true`): Express has no HTTP/2
+// support). Then it
 // talks to its parent over IPC, as src/endToEnd.server.mjs does:
 //   → { type: 'ready', port, h2Port (null for Express), batch: true }
 //     or { type: 'ready', port, h2Port, batch: false, reason } when the adapter is not built
@@ -30,6 +31,7 @@ import { createServer as createHttp2Server } from 'node:http2';
 import { createAdaptorServer } from '@hono/node-server';
 import Router from '@koa/router';
 import express from 'express';
+import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import { loadAdapter } from './apps.mjs';
@@ -228,6 +230,53 @@ switch (framework) {
         app.post(route.path, adapter.module.batch(app, route.options));
     } else reason = adapter.error;
     port = await listen(createServer(app));
+    break;
+  }
+  case 'fastify': {
+    const adapter = await loadAdapter('@batch/fastify');
+    if (!adapter.module) reason = adapter.error;
+    /**
+     * One Fastify app (HTTP/1.1, or h2c with `http2: true`): the routes, the batch plugin.
+     * @param {boolean} http2
+     */
+    const fastifyApp = async (http2) => {
+      const app = /** @type {import('fastify').FastifyInstance} */ (
+        /** @type {unknown} */ (
+          http2
+            ? Fastify({ http2: true })
+            : Fastify({ keepAliveTimeout: KEEP_ALIVE_MS, forceCloseConnections: false })
+        )
+      );
+      if (delayMs > 0) {
+        app.get('/items/:id', async (request) => {
+          await wait();
+          return item(Number(/** @type {any} */ (request.params).id));
+        });
+      } else
+        app.get('/items/:id', async (request) =>
+          item(Number(/** @type {any} */ (request.params).id)),
+        );
+      app.post('/items', async (request, reply) =>
+        reply.code(201).send(await createItem(async () => request.body)),
+      );
+      app.get('/slow/:ms', async (request) => {
+        const ms = Number(/** @type {any} */ (request.params).ms);
+        await pause(ms);
+        return { slept: ms };
+      });
+      if (adapter.module) {
+        for (const route of batchRoutes)
+          await app.register(adapter.module.batch, { path: route.path, ...route.options });
+      }
+      await app.ready();
+      return app.server;
+    };
+    port = await listen(/** @type {import('node:http').Server} */ (await fastifyApp(false)));
+    h2Port = await listen(
+      /** @type {import('node:http2').Http2Server} */ (
+        /** @type {unknown} */ (await fastifyApp(true))
+      ),
+    );
     break;
   }
   default:

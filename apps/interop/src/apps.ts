@@ -1,4 +1,4 @@
-// The three example apps (Express, Koa, Hono), each started in-process on 127.0.0.1, port 0,
+// The four example apps (Express, Koa, Hono, Fastify), each started in-process on 127.0.0.1, port 0,
 // on a store of its own: `:memory:` by default, or a SQLite file that a later app can open
 // again (a restart).
 
@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchOptions } from '@batch/core';
 import { createApp as createExpressApp } from '@batch/express-example/app';
+import { createApp as createFastifyApp } from '@batch/fastify-example/app';
 import { createApp as createHonoApp } from '@batch/hono-example/app';
 import { createApp as createKoaApp } from '@batch/koa-example/app';
 import type { Article, ArticleStore } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
 
-/** What all three apps' `createApp` take (the options used here). */
+/** What all four apps' `createApp` take (the options used here). */
 export interface AppOptions {
   /** The SQLite file, or `':memory:'` (the default). */
   database?: string;
@@ -72,6 +73,14 @@ export const APPS: { name: string; start: (options?: AppOptions) => Promise<Serv
       const { app, store } = createHonoApp(options);
       const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
       return listening(server, store);
+    },
+  },
+  {
+    name: 'Fastify',
+    start: async (options = {}) => {
+      const { app, store } = createFastifyApp(options);
+      await app.ready();
+      return listening(app.server.listen(0, '127.0.0.1'), store);
     },
   },
 ];

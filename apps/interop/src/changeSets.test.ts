@@ -1,5 +1,5 @@
 // Change sets written by @batch/core's own encoder (`encodeBatchRequest` with
-// `atomicityGroup`, multipart) against the three example apps on their real SQLite store and
+// `atomicityGroup`, multipart) against the four example apps on their real SQLite store and
 // transaction hook (the default of every app's `createApp`), each on a fresh database file:
 // a failing change set leaves nothing in the database, a succeeding one with `$<id>`
 // references commits all of it, and a new app on the same file (a restart) finds exactly

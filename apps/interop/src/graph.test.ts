@@ -1,5 +1,5 @@
 // The Microsoft Graph JavaScript SDK (@microsoft/microsoft-graph-client 3.0.7, unmodified)
-// against the three example apps: a `BatchRequestContent` of `BatchRequestStep`s sent with
+// against the four example apps: a `BatchRequestContent` of `BatchRequestStep`s sent with
 // the SDK's own `Client` to `POST /v1.0/$batch`, every answer read through
 // `BatchResponseContent`.
 //

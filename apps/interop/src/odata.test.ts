@@ -1,4 +1,4 @@
-// @odata/client 2.21.10 (unmodified) against the three example apps: its multipart `$batch`
+// @odata/client 2.21.10 (unmodified) against the four example apps: its multipart `$batch`
 // (every write in a change set of its own) and its OData 4.01 JSON `$batch` (ids,
 // `atomicityGroup`, `dependsOn`, `$<id>` references), each answer read by the client's own
 // parser; and a change set of several requests with Content-IDs and a `$1` reference (which

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { type BatchOutput, settleBody } from '@batch/core';
+import { groupHeaders } from './settleNodeOutput.js';
 
 /**
  * Writes a `BatchOutput` to a `ServerResponse`: status, headers (repeated ones as
@@ -11,13 +12,7 @@ import { type BatchOutput, settleBody } from '@batch/core';
 export async function sendBatchOutput(output: BatchOutput, res: ServerResponse): Promise<void> {
   const settled = await settleBody(output.headers, output.body);
   res.statusCode = output.status;
-  const grouped = new Map<string, string[]>();
-  for (const [name, value] of settled.headers) {
-    const values = grouped.get(name);
-    if (values === undefined) grouped.set(name, [value]);
-    else values.push(value);
-  }
-  for (const [name, values] of grouped)
+  for (const [name, values] of groupHeaders(settled.headers))
     res.setHeader(name, values.length === 1 ? values[0]! : values);
   if ('whole' in settled) {
     if (!res.destroyed) res.end(settled.whole);

@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+import { type BatchOptions, DEFAULT_MAX_BODY_BYTES } from '@batch/core';
+import { chunksOf, createNodeBatchRunner, settleNodeOutput } from '@batch/node';
+import type { FastifyPluginAsync } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+
+/** Options of the `batch` plugin: the shared `BatchOptions` of `@batch/core`, plus its route. */
+export type FastifyBatchOptions = BatchOptions & {
+  /**
+   * The batch route, under the plugin's `prefix` when it has one.
+   * @default '/batch'
+   */
+  path?: string;
+};
+
+/** What `register` passes to a plugin besides its own options (Fastify's register options). */
+interface RegisterOptions {
+  prefix?: unknown;
+  logLevel?: unknown;
+  logSerializers?: unknown;
+}
+
+const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options) => {
+  const {
+    path = '/batch',
+    prefix: _prefix,
+    logLevel: _logLevel,
+    logSerializers: _logSerializers,
+    ...batchOptions
+  } = options as FastifyBatchOptions & RegisterOptions;
+  // Every sub-request enters the whole app from the top, as a direct request would: its
+  // router, hooks, schema validation, error handler. `routing` is the root's, whatever scope.
+  const run = createNodeBatchRunner((req, res) => fastify.routing(req, res), batchOptions);
+
+  // In this plugin's scope only: the batch body reaches the route as the raw stream (or what
+  // the app's preParsing hooks made of it), read by the engine under its own limits.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  fastify.all(
+    path,
+    { bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES },
+    async (request, reply) => {
+      const payload = request.body as Readable | undefined;
+      const output = await run(
+        request.raw,
+        reply.raw,
+        payload === undefined ? undefined : chunksOf(payload),
+      );
+      // Through the reply, so that the app's onSend hooks (compression among them) apply.
+      const answer = await settleNodeOutput(output);
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    },
+  );
+};
+
+/**
+ * The batch route as a Fastify plugin (Fastify 5):
+ *
+ * ```ts
+ * await app.register(batch, { path: '/batch', concurrency: 8 });
+ * ```
+ *
+ * Every sub-request runs in-process through the same app — its hooks, schema validation,
+ * decorators and error handler — and the answers go out through `reply.send()`, so the
+ * app's `onSend` hooks apply to the batch answer. The plugin is encapsulated: its
+ * content-type parsers (the batch body as a stream) serve its route only.
+ */
+export const batch: FastifyPluginAsync<FastifyBatchOptions> = fastifyPlugin(
+  // fastify-plugin's types name the `fastify` its own resolution finds, which need not be the
+  // app's (two copies in one install): the plugin is typed against the app's, above.
+  plugin as never,
+  { name: '@batch/fastify', fastify: '5.x', encapsulate: true },
+);
+
+export type { BatchOptions } from '@batch/core';

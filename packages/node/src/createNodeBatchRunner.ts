@@ -1,0 +1,71 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type BatchOptions,
+  type BatchOutput,
+  type BodyInput,
+  createBatchHandler,
+} from '@batch/core';
+import { type ConnectionInfo, connectionOf } from './BatchSocket.js';
+import { discardUnreadBody } from './discardUnreadBody.js';
+import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
+import { headerPairs } from './headerPairs.js';
+import { readNodeBody } from './readNodeBody.js';
+
+/**
+ * Runs one batch request on a Node server and gives its answer, not yet written; `body`
+ * overrides how the request's body is read. `res` is only watched: the batch is aborted
+ * when it closes before it finished (the client went away).
+ */
+export type NodeBatchRunner = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  body?: BodyInput,
+) => Promise<BatchOutput>;
+
+interface NodeRequest extends IncomingMessage {
+  originalUrl?: string;
+}
+
+/**
+ * The batch engine over a Node `(req, res)` application, for a framework that writes the
+ * answer itself (through its own reply, so that its hooks apply: `@batch/fastify`).
+ * Each sub-request runs in-process through `app`; a batch refused before its body's end has
+ * the rest of its body read and dropped (or its connection closed) as SPEC §4 asks.
+ * `createNodeBatchHandler` is this plus `sendBatchOutput`.
+ */
+export function createNodeBatchRunner(
+  app: NodeHandler,
+  options: BatchOptions = {},
+): NodeBatchRunner {
+  // The batch request's connection, read once per batch (its items share it).
+  const connections = new WeakMap<object, ConnectionInfo>();
+  const handler = createBatchHandler({
+    ...options,
+    dispatch: (request, context) => {
+      let connection = connections.get(context.batch);
+      if (connection === undefined) {
+        connection = connectionOf((context.batch.native as IncomingMessage).socket);
+        connections.set(context.batch, connection);
+      }
+      return dispatchToNode(app, request, connection, context.signal);
+    },
+  });
+  return async (req, res, body) => {
+    const controller = new AbortController();
+    // Once: `res` is the batch request's own, and past its end `writableFinished` is true.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const output = await handler.handle({
+      method: req.method ?? 'GET',
+      path: (req as NodeRequest).originalUrl ?? req.url ?? '/',
+      headers: headerPairs(req.rawHeaders),
+      body: body ?? readNodeBody(req, options),
+      signal: controller.signal,
+      native: req,
+    });
+    // A refusal before the body's end: drop the rest first, so the answer cannot wait on it.
+    if (output.unreadBody !== undefined) discardUnreadBody(req, output.unreadBody);
+    return output;
+  };
+}
