@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   readingListScenarios,
+  serviceInfoTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -45,6 +46,8 @@ readingListScenarios('Fastify example app', {
     return { ...(await serve(createApp({ store }).app)), store };
   },
 });
+
+serviceInfoTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Fastify', appDir);
 shutdownTest('Fastify', appDir, 'start:fastify');

@@ -60,10 +60,7 @@ export function createApp(options: AppOptions = {}): {
   const transaction: BatchOptions['transaction'] = (run) => store.transaction(run);
   app.register(batch, { transaction, ...batchOptions, path: batchPath });
 
-  app.get('/', async () => {
-    const info = serviceInfo('Fastify', batchOptions.maxRequests);
-    return { ...info, batch: { ...info.batch, path: batchPath } };
-  });
+  app.get('/', async () => serviceInfo('Fastify', { ...batchOptions, path: batchPath }));
   app.register(articlesPlugin(store), { prefix: '/articles' });
   if (conformance) app.register(conformanceRoutes);
 

@@ -4,6 +4,7 @@ import {
   ownerOf,
   PROBLEM_TYPE,
   type Preconditions,
+  parseArticleId,
   UNAUTHORIZED,
   type WriteResult,
 } from '@batch/reading-list';
@@ -27,7 +28,7 @@ const preconditionsOf = (request: FastifyRequest): Preconditions => ({
 /** The `:id` of the route when it is an article id (a positive integer); else `undefined`. */
 function idOf(request: WithId): number | undefined {
   const { id } = request.params;
-  return /^[1-9]\d*$/.test(id) && Number.isSafeInteger(Number(id)) ? Number(id) : undefined;
+  return parseArticleId(id);
 }
 
 /** Answers a store write: the article (201 + `Location` when created), or its problem. */

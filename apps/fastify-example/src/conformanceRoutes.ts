@@ -56,6 +56,13 @@ export const conformanceRoutes: FastifyPluginAsync = async (app) => {
       .type('application/octet-stream')
       .send(Buffer.from(Array.from({ length: 256 }, (_, i) => i))),
   );
+  app.get('/header', async (request, reply) => {
+    const query = request.query as { name?: string; spaces?: string };
+    const spaces = Number(query.spaces);
+    if (Number.isSafeInteger(spaces)) reply.header('X-Echo', `a${' '.repeat(spaces)}b`);
+    const name = (query.name ?? '').toLowerCase();
+    return { value: name === '' ? null : (request.headers[name] ?? null) };
+  });
   app.get('/text', async (_request, reply) =>
     reply.type('text/plain; charset=utf-8').send('héllo wörld'),
   );

@@ -16,7 +16,7 @@ interface Verdict {
  * reading (no `JSON.parse`, no validation after it).
  */
 function watch(chunks: Uint8Array[], maxItemBodyBytes: number): Verdict {
-  const watcher = new JsonBatchWatcher({ maxRequests: 100, maxItemBodyBytes });
+  const watcher = new JsonBatchWatcher({ maxRequests: 100, maxItemBodyBytes, maxJsonDepth: 256 });
   let read = 0;
   for (const chunk of chunks) {
     read += chunk.length;
