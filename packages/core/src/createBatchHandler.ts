@@ -1,21 +1,31 @@
-import { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
-import { EMPTY_BYTES, utf8 } from './bytes.js';
-import { acceptsJsonLines } from './contentType.js';
-import { decodeBatchRequest } from './decodeBatchRequest.js';
-import { encodeResponseRuns } from './encodeBatchResponse.js';
-import { executeBatchRuns } from './executeBatch.js';
-import { getHeader } from './headerNames.js';
-import { compileInheritPolicy } from './headerPolicy.js';
-import { isODataBatch } from './isODataBatch.js';
-import { resolveLimits } from './limits.js';
+import { executeBatchRuns } from './engine/executeBatch.js';
+import { isBatchRoute, planBatch } from './engine/planBatch.js';
+import { referencedTarget } from './engine/references.js';
+import { EMPTY_BYTES, utf8 } from './http/bytes.js';
+import { acceptsJsonLines } from './http/contentType.js';
+import { getHeader } from './http/headerNames.js';
+import { compileInheritPolicy } from './http/headerPolicy.js';
+import { settleBody } from './http/readAhead.js';
+import type { BodyInput } from './http/readBody.js';
+import {
+  baseOfBatchPath,
+  comparablePath,
+  pathOfTarget,
+  resolveTarget,
+} from './http/resolveTarget.js';
+import {
+  type DiscardLimits,
+  planUnreadBody,
+  trackBody,
+  type UnreadBody,
+} from './http/unreadBody.js';
+import { BatchError, PROBLEM_CONTENT_TYPE } from './model/BatchError.js';
+import { resolveLimits } from './model/limits.js';
+import type { BatchFormat, HeaderList, SubRequest, SubResponse } from './model/types.js';
+import { isODataBatch } from './multipart/isODataBatch.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
-import { isBatchRoute, planBatch } from './planBatch.js';
-import { settleBody } from './readAhead.js';
-import type { BodyInput } from './readBody.js';
-import { referencedTarget } from './references.js';
-import { baseOfBatchPath, comparablePath, pathOfTarget, resolveTarget } from './resolveTarget.js';
-import type { BatchFormat, HeaderList, SubRequest, SubResponse } from './types.js';
-import { type DiscardLimits, planUnreadBody, trackBody, type UnreadBody } from './unreadBody.js';
+import { decodeBatchRequest } from './wire/decodeBatchRequest.js';
+import { encodeResponseRuns } from './wire/encodeBatchResponse.js';
 
 /** What a dispatcher learns besides the sub-request itself. */
 export interface DispatchContext {

@@ -1,13 +1,3 @@
-export type { BatchErrorCode, BatchErrorDetail, BatchProblem } from './BatchError.js';
-export { BatchError, PROBLEM_CONTENT_TYPE } from './BatchError.js';
-export type { MediaType } from './contentType.js';
-export {
-  acceptsJsonLines,
-  formatOfContentType,
-  isJsonLinesMediaType,
-  JSON_LINES_CONTENT_TYPE,
-  parseMediaType,
-} from './contentType.js';
 export type {
   BatchFetchInit,
   BatchHandler,
@@ -19,48 +9,38 @@ export type {
   Dispatcher,
 } from './createBatchHandler.js';
 export { createBatchHandler } from './createBatchHandler.js';
-export type { BatchRequestInput } from './decodeBatchRequest.js';
-export { decodeBatchRequest, requireFormat } from './decodeBatchRequest.js';
-export type { BatchResponseInput } from './decodeBatchResponse.js';
-export { decodeBatchResponse, decodeJsonLines } from './decodeBatchResponse.js';
-export type {
-  EncodeBatchRequestOptions,
-  EncodedBatchRequest,
-  SubRequestInit,
-} from './encodeBatchRequest.js';
-export { encodeBatchRequest } from './encodeBatchRequest.js';
-export type { EncodeBatchResponseOptions, EncodedBatchResponse } from './encodeBatchResponse.js';
-export { encodeBatchResponse } from './encodeBatchResponse.js';
-export { encodeParsedJsonBatch } from './encodeParsedJsonBatch.js';
-export { canonicalHeaderName, isToken } from './headerNames.js';
-export type { InheritHeadersPolicy } from './headerPolicy.js';
-export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './headerPolicy.js';
-export type { RequestPartContext } from './httpMessage.js';
-export { changeSetGroup, parseRequestPart, parseResponsePart } from './httpMessage.js';
-export { isJsonText } from './isJsonText.js';
-export { isODataBatch } from './isODataBatch.js';
+export type { Reference } from './engine/parseReference.js';
+export { parseReference, referenceName } from './engine/parseReference.js';
+export type { MediaType } from './http/contentType.js';
+export {
+  acceptsJsonLines,
+  formatOfContentType,
+  isJsonLinesMediaType,
+  JSON_LINES_CONTENT_TYPE,
+  parseMediaType,
+} from './http/contentType.js';
+export { canonicalHeaderName, isToken } from './http/headerNames.js';
+export type { InheritHeadersPolicy } from './http/headerPolicy.js';
+export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './http/headerPolicy.js';
+export type { SettledBody } from './http/readAhead.js';
+export { settleBody } from './http/readAhead.js';
+export type { BodyInput } from './http/readBody.js';
+export { reasonPhrase } from './http/reasonPhrases.js';
+export { baseOfBatchPath, resolveTarget } from './http/resolveTarget.js';
+export type { UnreadBody } from './http/unreadBody.js';
+export { encodeParsedJsonBatch } from './json/encodeParsedJsonBatch.js';
+export { isJsonText } from './json/isJsonText.js';
+export { mergeDefaults } from './json/mergeDefaults.js';
+export type { JsonBatchContext } from './json/parseJsonBatch.js';
+export { parseJsonBatch } from './json/parseJsonBatch.js';
+export type { BatchErrorCode, BatchErrorDetail, BatchProblem } from './model/BatchError.js';
+export { BatchError, PROBLEM_CONTENT_TYPE } from './model/BatchError.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PART_HEADER_BYTES,
   DEFAULT_MAX_REQUESTS,
   resolveLimits,
-} from './limits.js';
-export type { MultipartPart, MultipartScannerOptions } from './MultipartScanner.js';
-export { MultipartScanner } from './MultipartScanner.js';
-export { mergeDefaults } from './mergeDefaults.js';
-export { createBoundary, multipartBoundary } from './multipartBoundary.js';
-export type { BatchItemInfo, BatchOptions } from './options.js';
-export type { JsonBatchContext } from './parseJsonBatch.js';
-export { parseJsonBatch } from './parseJsonBatch.js';
-export type { Reference } from './parseReference.js';
-export { parseReference, referenceName } from './parseReference.js';
-export type { PartLocation } from './partError.js';
-export { partError, partLabel, partLocations } from './partError.js';
-export type { SettledBody } from './readAhead.js';
-export { settleBody } from './readAhead.js';
-export type { BodyInput } from './readBody.js';
-export { reasonPhrase } from './reasonPhrases.js';
-export { baseOfBatchPath, resolveTarget } from './resolveTarget.js';
+} from './model/limits.js';
 export type {
   BatchFormat,
   BatchLimits,
@@ -71,5 +51,28 @@ export type {
   SubRequest,
   SubResponse,
   SubResponseBody,
-} from './types.js';
-export type { UnreadBody } from './unreadBody.js';
+} from './model/types.js';
+export type { RequestPartContext } from './multipart/httpMessage.js';
+export { changeSetGroup, parseRequestPart, parseResponsePart } from './multipart/httpMessage.js';
+export { isODataBatch } from './multipart/isODataBatch.js';
+export type { MultipartPart, MultipartScannerOptions } from './multipart/MultipartScanner.js';
+export { MultipartScanner } from './multipart/MultipartScanner.js';
+export { createBoundary, multipartBoundary } from './multipart/multipartBoundary.js';
+export type { PartLocation } from './multipart/partError.js';
+export { partError, partLabel, partLocations } from './multipart/partError.js';
+export type { BatchItemInfo, BatchOptions } from './options.js';
+export type { BatchRequestInput } from './wire/decodeBatchRequest.js';
+export { decodeBatchRequest, requireFormat } from './wire/decodeBatchRequest.js';
+export type { BatchResponseInput } from './wire/decodeBatchResponse.js';
+export { decodeBatchResponse, decodeJsonLines } from './wire/decodeBatchResponse.js';
+export type {
+  EncodeBatchRequestOptions,
+  EncodedBatchRequest,
+  SubRequestInit,
+} from './wire/encodeBatchRequest.js';
+export { encodeBatchRequest } from './wire/encodeBatchRequest.js';
+export type {
+  EncodeBatchResponseOptions,
+  EncodedBatchResponse,
+} from './wire/encodeBatchResponse.js';
+export { encodeBatchResponse } from './wire/encodeBatchResponse.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BatchError } from './BatchError.js';
-import { decodeBatchRequest } from './decodeBatchRequest.js';
-import { encodeParsedJsonBatch } from './encodeParsedJsonBatch.js';
+import { encodeParsedJsonBatch } from './json/encodeParsedJsonBatch.js';
+import { BatchError } from './model/BatchError.js';
+import { decodeBatchRequest } from './wire/decodeBatchRequest.js';
 
 const encoder = new TextEncoder();
 const decodeJson = (text: string, limits = {}) =>

@@ -1,0 +1,81 @@
+import type { HeaderList } from '../model/types.js';
+
+/**
+ * Which outer-request headers a sub-request inherits (SPEC §4):
+ * - `'default'`: every header except those that are never inherited;
+ * - `'none'`: nothing;
+ * - a list of names: only those (any case);
+ * - a predicate on the lower-case name.
+ * Hop-by-hop headers, `Host`, `Content-*`, `Expect` and `Transfer-Encoding` are never
+ * inherited, whatever the policy.
+ */
+export type InheritHeadersPolicy =
+  | 'default'
+  | 'none'
+  | readonly string[]
+  | ((name: string) => boolean);
+
+const NEVER_INHERITED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+  'http2-settings',
+]);
+
+/** True when a header (lower-case name) may never pass from the batch to its items. */
+export function isNeverInherited(lowerName: string): boolean {
+  return (
+    NEVER_INHERITED.has(lowerName) || lowerName.startsWith('content-') || lowerName.startsWith(':')
+  );
+}
+
+/** Compiles a policy into a test on lower-case header names. */
+export function compileInheritPolicy(
+  policy: InheritHeadersPolicy = 'default',
+): (lowerName: string) => boolean {
+  if (policy === 'default') return (name) => !isNeverInherited(name);
+  if (policy === 'none') return () => false;
+  if (typeof policy === 'function') return (name) => !isNeverInherited(name) && policy(name);
+  const allowed = new Set(policy.map((name) => name.toLowerCase()));
+  return (name) => allowed.has(name) && !isNeverInherited(name);
+}
+
+/**
+ * The headers a sub-request is dispatched with: its own (defaults already merged in),
+ * then the inherited outer headers it does not set itself, plus any header the outer
+ * `Connection` header names is dropped; `Host` is always the outer request's.
+ */
+export function applyHeaderPolicy(
+  own: HeaderList,
+  outer: HeaderList,
+  inherits: (lowerName: string) => boolean,
+): HeaderList {
+  const ownNames = new Set<string>();
+  const headers: HeaderList = [];
+  for (const header of own) {
+    const lower = header[0].toLowerCase();
+    if (lower === 'host') continue;
+    ownNames.add(lower);
+    headers.push(header);
+  }
+  const connectionNames = new Set<string>();
+  for (const [name, value] of outer) {
+    if (name.toLowerCase() === 'connection') {
+      for (const token of value.split(',')) connectionNames.add(token.trim().toLowerCase());
+    }
+  }
+  for (const header of outer) {
+    const lower = header[0].toLowerCase();
+    if (lower === 'host') headers.push(header);
+    else if (!ownNames.has(lower) && !connectionNames.has(lower) && inherits(lower))
+      headers.push(header);
+  }
+  return headers;
+}

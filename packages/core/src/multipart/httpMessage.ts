@@ -1,0 +1,276 @@
+import { EMPTY_BYTES, fromLatin1 } from '../http/bytes.js';
+import { parseMediaType } from '../http/contentType.js';
+import { equalsLower, isToken, upperAscii } from '../http/headerNames.js';
+import { resolveAbsoluteTarget, validateTarget } from '../http/target.js';
+import type { DecodedSubResponse, HeaderList, SubRequest } from '../model/types.js';
+import {
+  checkBodySize,
+  headTooLarge,
+  type MultipartPart,
+  type MultipartScannerOptions,
+} from './MultipartScanner.js';
+import { type PartLocation, partError } from './partError.js';
+import { checkTransferEncoding, parseHeaderLine, printable } from './partHeaders.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The pieces of an `application/http` body part. */
+interface HttpPart {
+  partHeaders: HeaderList;
+  startLine: string;
+  headers: HeaderList;
+  /** Offset just past the blank line that ends the head; -1 when it runs to the part's end. */
+  headEnd: number;
+  /** Bytes after the inner head; empty when the head ran to the end of the part. */
+  rest: Uint8Array;
+}
+
+/**
+ * Parses the head of a part from `text`, the part's first bytes as Latin-1: part headers,
+ * a blank line, any further blank lines (ignored, RFC 9112 §2.2), the start line, headers
+ * and the blank line that ends the head. `complete` says `text` is the whole part; when
+ * it is not and the head has not ended within it, returns `undefined` (more is needed).
+ */
+function parseHead(
+  text: string,
+  bytes: Uint8Array,
+  part: PartLocation,
+  what: 'request' | 'response',
+): HttpPart | undefined {
+  const complete = text.length === bytes.length;
+  const partHeaders: HeaderList = [];
+  const headers: HeaderList = [];
+  let startLine: string | undefined;
+  let phase = 0; // 0 part headers, 1 blank lines before the start line, 2 headers
+  let at = 0;
+  while (at < text.length) {
+    let lf = text.indexOf('\n', at);
+    if (lf === -1) {
+      if (!complete) return undefined;
+      lf = text.length;
+    }
+    const end = lf > at && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
+    if (end === at) {
+      if (phase === 2) {
+        const headEnd = lf + 1;
+        return {
+          partHeaders,
+          startLine: startLine!,
+          headers,
+          headEnd,
+          rest: bytes.subarray(headEnd),
+        };
+      }
+      phase = 1;
+    } else if (phase === 0) {
+      partHeaders.push(parseHeaderLine(text, at, end, part));
+    } else if (phase === 1) {
+      startLine = text.slice(at, end);
+      phase = 2;
+    } else {
+      headers.push(parseHeaderLine(text, at, end, part));
+    }
+    at = lf + 1;
+  }
+  if (!complete) return undefined;
+  if (startLine === undefined) {
+    throw partError('invalid_batch', part, `part has no ${what} line`);
+  }
+  return { partHeaders, startLine, headers, headEnd: -1, rest: EMPTY_BYTES };
+}
+
+/** Splits a part into part headers, start line, message headers and the rest. */
+function splitHttpPart(
+  part: MultipartPart,
+  what: 'request' | 'response',
+  limits: PartLimits,
+): HttpPart {
+  const { bytes } = part;
+  const most = Math.min(bytes.length, limits.maxHeadBytes);
+  // Decode a little first, more only while the head has not ended.
+  let window = Math.min(most, 2048);
+  for (;;) {
+    const head = parseHead(fromLatin1(bytes, 0, window), bytes, part, what);
+    if (head !== undefined) {
+      if (head.headEnd !== -1) checkBodySize(part, head.rest.length, limits);
+      return head;
+    }
+    if (window === most) throw headTooLarge(part, limits.maxHeadBytes);
+    window = Math.min(most, window * 4);
+  }
+}
+
+/** The first value of a header among `headers` (`name` lower case). */
+function findHeader(headers: HeaderList, name: string): string | undefined {
+  for (const [key, value] of headers) if (equalsLower(key, name)) return value;
+  return undefined;
+}
+
+function checkPartHeaders(partHeaders: HeaderList, part: PartLocation): string | undefined {
+  let contentId: string | undefined;
+  for (const [name, value] of partHeaders) {
+    if (equalsLower(name, 'content-type')) {
+      if (equalsLower(value, 'application/http')) continue;
+      const media = parseMediaType(value);
+      if (media?.type !== 'application/http' && media?.type !== 'message/http') {
+        throw partError(
+          'invalid_batch',
+          part,
+          `Content-Type must be application/http, got "${printable(value)}"`,
+        );
+      }
+    } else if (equalsLower(name, 'content-transfer-encoding')) {
+      checkTransferEncoding(value, part);
+    } else if (contentId === undefined && equalsLower(name, 'content-id')) {
+      contentId = value;
+    }
+  }
+  return contentId;
+}
+
+/** The body of an inner message: `Content-Length` bytes, or the rest of the part. */
+function messageBody(
+  headers: HeaderList,
+  rest: Uint8Array,
+  part: PartLocation,
+  strict: boolean,
+): Uint8Array {
+  let contentLength: number | undefined;
+  for (const [name, value] of headers) {
+    if (strict && equalsLower(name, 'transfer-encoding')) {
+      throw partError('invalid_batch', part, 'Transfer-Encoding is not allowed in a part');
+    }
+    if (equalsLower(name, 'content-length')) {
+      const length = parseDecimal(value);
+      if (length === -1 || (contentLength !== undefined && contentLength !== length)) {
+        throw partError('invalid_batch', part, `invalid Content-Length "${printable(value)}"`);
+      }
+      contentLength = length;
+    }
+  }
+  // A request part whose rest is only line breaks has no body (clients add blank lines).
+  if (contentLength === undefined) return strict && onlyLineBreaks(rest, 0) ? EMPTY_BYTES : rest;
+  if (contentLength > rest.length) {
+    // Lenient: a Content-Length that also counted the line break before the next
+    // delimiter (which belongs to the delimiter, RFC 2046) is corrected to the bytes held.
+    if (!strict || contentLength - rest.length <= 2) {
+      if (strict) setContentLength(headers, rest.length);
+      return rest;
+    }
+    throw partError(
+      'invalid_batch',
+      part,
+      `Content-Length ${contentLength} is larger than the ${rest.length} bytes the part holds`,
+    );
+  }
+  if (strict && !onlyLineBreaks(rest, contentLength)) {
+    throw partError('invalid_batch', part, 'bytes follow the body past its Content-Length');
+  }
+  return rest.subarray(0, contentLength);
+}
+
+/** A decimal of 1 to 15 digits, or -1. */
+function parseDecimal(text: string): number {
+  if (text.length === 0 || text.length > 15) return -1;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function setContentLength(headers: HeaderList, length: number): void {
+  for (const header of headers)
+    if (equalsLower(header[0], 'content-length')) header[1] = String(length);
+}
+
+function onlyLineBreaks(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== LF && bytes[i] !== CR) return false;
+  return true;
+}
+
+const HTTP_VERSION = /^HTTP\/\d\.\d$/;
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** Size limits of one part; the same numbers the `MultipartScanner` enforces while reading. */
+export type PartLimits = Pick<MultipartScannerOptions, 'maxHeadBytes' | 'maxBodyBytes'>;
+
+/** Options for reading request parts. */
+export interface RequestPartContext extends PartLimits {
+  /** The batch request's `Host`, for absolute-form targets. */
+  host: string | undefined;
+}
+
+/**
+ * The `atomicityGroup` of the requests (or answers) of a multipart change set: `changeset-1`
+ * for the body's first change set, `changeset-2` for the second, in order of appearance.
+ */
+export function changeSetGroup(ordinal: number): string {
+  return `changeset-${ordinal}`;
+}
+
+/** Reads one `application/http` request part (SPEC §2 request). */
+export function parseRequestPart(part: MultipartPart, context: RequestPartContext): SubRequest {
+  const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'request', context);
+  const contentId = checkPartHeaders(partHeaders, part);
+
+  // METHOD SP target [SP HTTP-version]: split by hand (String#split is slow on slices).
+  const space = startLine.indexOf(' ');
+  const space2 = space === -1 ? -1 : startLine.indexOf(' ', space + 1);
+  const rawMethod = space === -1 ? startLine : startLine.slice(0, space);
+  let target =
+    space === -1 ? '' : startLine.slice(space + 1, space2 === -1 ? startLine.length : space2);
+  if (space === -1 || (space2 !== -1 && !HTTP_VERSION.test(startLine.slice(space2 + 1)))) {
+    throw partError('invalid_batch', part, `malformed request line "${printable(startLine)}"`);
+  }
+  const method = upperAscii(rawMethod);
+  if (!isToken(method)) {
+    throw partError('invalid_batch', part, `method "${printable(rawMethod)}" is not an HTTP token`);
+  }
+  if (method === 'CONNECT') {
+    throw partError('invalid_batch', part, 'CONNECT cannot be batched');
+  }
+  const targetProblem = validateTarget(target);
+  if (targetProblem !== undefined) throw partError('invalid_batch', part, targetProblem);
+  if (target.charCodeAt(0) !== 0x2f && ABSOLUTE_URL.test(target)) {
+    const resolved = resolveAbsoluteTarget(target, context.host);
+    if (typeof resolved !== 'string') throw partError('invalid_batch', part, resolved.problem);
+    target = resolved;
+  }
+
+  const body = messageBody(headers, rest, part, true);
+  if (body.length > context.maxBodyBytes) {
+    throw partError(
+      'item_body_too_large',
+      part,
+      `body is larger than ${context.maxBodyBytes} bytes`,
+    );
+  }
+  const request: SubRequest = { method, target, headers, body };
+  if (contentId !== undefined) request.contentId = contentId;
+  if (part.changeSet !== undefined) request.atomicityGroup = changeSetGroup(part.changeSet.ordinal);
+  return request;
+}
+
+/** Reads one `application/http` response part (client side; lenient about lengths). */
+export function parseResponsePart(part: MultipartPart, limits: PartLimits): DecodedSubResponse {
+  const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'response', limits);
+  const contentId = findHeader(partHeaders, 'content-id');
+  const match = /^HTTP\/\d\.\d (\d{3})(?: (.*))?$/.exec(startLine);
+  if (match === null) {
+    throw partError('invalid_batch', part, `malformed status line "${printable(startLine)}"`);
+  }
+  const response: DecodedSubResponse = {
+    status: Number(match[1]),
+    statusText: match[2] ?? '',
+    headers,
+    body: messageBody(headers, rest, part, false),
+  };
+  if (contentId !== undefined) response.contentId = contentId;
+  if (part.changeSet !== undefined)
+    response.atomicityGroup = changeSetGroup(part.changeSet.ordinal);
+  return response;
+}
