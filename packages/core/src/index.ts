@@ -59,6 +59,30 @@ export type { SettledBody } from './readAhead.js';
 export { settleBody } from './readAhead.js';
 export type { BodyInput } from './readBody.js';
 export { reasonPhrase } from './reasonPhrases.js';
+export {
+  checkAnswers,
+  checkClaim,
+  checkDuration,
+  checkIndexes,
+  checkRecordKey,
+} from './records/checkRecordArguments.js';
+export type { MemoryRecordStoreOptions } from './records/createMemoryRecordStore.js';
+export {
+  createMemoryRecordStore,
+  DEFAULT_MEMORY_STORE_MAX_BYTES,
+  DEFAULT_MEMORY_STORE_MAX_ENTRIES,
+} from './records/createMemoryRecordStore.js';
+export type {
+  BatchRecord,
+  ClaimOptions,
+  ClaimResult,
+  LeaseStatus,
+  RecordedAnswer,
+  RecordState,
+  RecordStore,
+} from './records/RecordStore.js';
+export { RecordTooLarge } from './records/RecordTooLarge.js';
+export { StoreUnavailable } from './records/StoreUnavailable.js';
 export { baseOfBatchPath, resolveTarget } from './resolveTarget.js';
 export type {
   BatchFormat,
