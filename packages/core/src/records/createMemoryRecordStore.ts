@@ -242,8 +242,8 @@ export function createMemoryRecordStore(options: MemoryRecordStoreOptions = {}):
       checkIndexes(indexes);
       const entry = owned(key, owner, now());
       if (entry === undefined) return 'lost';
-      checkIndexes(indexes, entry.total);
       if (entry.state === 'cancelled') return 'cancelled';
+      checkIndexes(indexes, entry.total);
       for (const index of indexes) entry.started.add(index);
       return 'ok';
     },
