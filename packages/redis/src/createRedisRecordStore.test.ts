@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { type ClaimOptions, StoreUnavailable } from '@batch/core';
 import { type RedisServer, startRedisServer } from '@batch/test-suite';
 import { createClient } from 'redis';
@@ -118,21 +119,55 @@ describe('createRedisRecordStore', () => {
   });
 
   it('bounds every command by commandTimeoutMs: a server that stops answering is StoreUnavailable', async () => {
-    const store = createRedisRecordStore(client, { prefix: `paused-${Date.now()}:` });
-    const other = await connect(server.url);
+    // A connection that goes silent (a network partition): a proxy that stops forwarding.
+    const silent = await silentProxy(new URL(server.url));
+    const other = await connect(silent.url);
     try {
-      // Every client's commands wait 2.5 s (the pausing client's too: no UNPAUSE needed).
-      await other.sendCommand(['CLIENT', 'PAUSE', '2500', 'ALL']);
-      const { error, ms } = await timeRejection(store.claim('k', claim));
+      const store = createRedisRecordStore(other, { prefix: `silent-${Date.now()}:` });
+      expect(await store.claim('k', claim)).toEqual({ outcome: 'new' });
+      silent.freeze();
+      const { error, ms } = await timeRejection(store.read('k'));
       expect(error).toBeInstanceOf(StoreUnavailable);
       expect((error as Error).message).toMatch(/within 1000 ms/);
       expect(ms).toBeGreaterThanOrEqual(900);
       expect(ms).toBeLessThan(2_000);
     } finally {
       other.destroy();
+      await silent.close();
     }
   });
 });
+
+/** A TCP proxy to `target` that `freeze` makes stop forwarding what clients send. */
+async function silentProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port), target.hostname);
+    clients.add(client);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = proxy.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze() {
+      for (const client of clients) {
+        client.unpipe();
+        client.pause();
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
 
 describe('createRedisRecordStore when Redis goes away', () => {
   let server: RedisServer;
