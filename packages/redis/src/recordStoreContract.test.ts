@@ -12,25 +12,28 @@ describe('the in-memory store', () => {
   recordStoreContract({ store: () => store });
 });
 
-describe('the Redis store', () => {
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
-  let store: RecordStore;
+for (const RESP of [3, 2] as const) {
+  describe(`the Redis store (a RESP${RESP} client)`, () => {
+    let server: RedisServer;
+    let client: { readonly isOpen: boolean; close(): Promise<unknown> } | undefined;
+    let store: RecordStore;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    client = createClient({ url: server.url });
-    await client.connect();
-    store = createRedisRecordStore(client, {
-      prefix: `contract-${process.pid}-${Date.now()}:`,
-      commandTimeoutMs: 5_000,
+    beforeAll(async () => {
+      server = await startRedisServer();
+      const connected = createClient({ url: server.url, RESP });
+      await connected.connect();
+      client = connected;
+      store = createRedisRecordStore(connected, {
+        prefix: `contract-${process.pid}-${Date.now()}:`,
+        commandTimeoutMs: 5_000,
+      });
     });
-  });
 
-  afterAll(async () => {
-    if (client?.isOpen) await client.close();
-    await server?.stop();
-  });
+    afterAll(async () => {
+      if (client?.isOpen) await client.close();
+      await server?.stop();
+    });
 
-  recordStoreContract({ store: () => store });
-});
+    recordStoreContract({ store: () => store });
+  });
+}

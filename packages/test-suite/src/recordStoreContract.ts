@@ -256,6 +256,7 @@ export function recordStoreContract(target: RecordStoreTarget): void {
           [3, new Uint8Array(0)],
         ]),
       );
+      expect([...(record?.answers.keys() ?? [])]).toEqual([0, 1, 3]);
       expect(record?.bytes).toBe(allBytes.length + 4);
     });
 

@@ -33,7 +33,7 @@ export interface BatchRecord {
   info: string;
   /** The indexes of the items that started, ascending (SPEC §8's unknown-outcome rule). */
   started: number[];
-  /** The recorded answers by item index (copies: the caller may keep or change them). */
+  /** The recorded answers by item index, ascending (copies: the caller may keep or change them). */
   answers: Map<number, Uint8Array>;
   /** The bytes recorded so far: the sum of the answers' lengths. */
   bytes: number;

@@ -160,7 +160,9 @@ export function createMemoryRecordStore(options: MemoryRecordStoreOptions = {}):
       total: entry.total,
       info: entry.info,
       started: [...entry.started].sort((a, b) => a - b),
-      answers: new Map([...entry.answers].map(([index, data]) => [index, data.slice()])),
+      answers: new Map(
+        [...entry.answers].sort(([a], [b]) => a - b).map(([index, data]) => [index, data.slice()]),
+      ),
       bytes: entry.answerBytes,
     };
   }
