@@ -11,6 +11,30 @@ export type {
 export { createBatchHandler } from './createBatchHandler.js';
 export type { Reference } from './engine/parseReference.js';
 export { parseReference, referenceName } from './engine/parseReference.js';
+export {
+  checkAnswers,
+  checkClaim,
+  checkDuration,
+  checkIndexes,
+  checkRecordKey,
+} from './engine/records/checkRecordArguments.js';
+export type { MemoryRecordStoreOptions } from './engine/records/createMemoryRecordStore.js';
+export {
+  createMemoryRecordStore,
+  DEFAULT_MEMORY_STORE_MAX_BYTES,
+  DEFAULT_MEMORY_STORE_MAX_ENTRIES,
+} from './engine/records/createMemoryRecordStore.js';
+export type {
+  BatchRecord,
+  ClaimOptions,
+  ClaimResult,
+  LeaseStatus,
+  RecordedAnswer,
+  RecordState,
+  RecordStore,
+} from './engine/records/RecordStore.js';
+export { RecordTooLarge } from './engine/records/RecordTooLarge.js';
+export { StoreUnavailable } from './engine/records/StoreUnavailable.js';
 export type { MediaType } from './http/contentType.js';
 export {
   acceptsJsonLines,
