@@ -124,7 +124,9 @@ describe('batch() over a plain fetch handler, in-process', () => {
         auth: 'Bearer outer',
         type: 'text/plain',
       });
-      const cookies = (parts[2]?.headers ?? []).filter(([name]) => name.toLowerCase() === 'set-cookie');
+      const cookies = (parts[2]?.headers ?? []).filter(
+        ([name]) => name.toLowerCase() === 'set-cookie',
+      );
       expect(cookies.map(([, value]) => value)).toEqual(['a=1; Path=/', 'b=2; Path=/']);
       expect(seen).toHaveLength(5);
     });
@@ -185,7 +187,9 @@ describe('batch() over a plain fetch handler, in-process', () => {
         return new Response(`${this.greeting} ${new URL(request.url).pathname}`);
       },
     };
-    const parts = await decoded(await batch(module satisfies FetchApp)(batchRequest('json', [{ target: '/x' }])));
+    const parts = await decoded(
+      await batch(module satisfies FetchApp)(batchRequest('json', [{ target: '/x' }])),
+    );
     expect(text(parts[0])).toBe('hi /x');
   });
 
