@@ -1,15 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type BatchOptions,
-  type BodyInput,
-  createBatchHandler,
-  type SubRequest,
-  type SubResponse,
-} from '@batch/core';
+import type { BatchOptions, BodyInput } from '@batch/core';
+import { batch as fetchBatch } from '@batch/fetch';
 import { chunksOf, discardUnreadBody, headerPairs } from '@batch/node/incoming';
 import type { Context, Env, ExecutionContext, Handler } from 'hono';
-import { createSubRequest } from './createSubRequest.js';
-import { readSubResponse } from './readSubResponse.js';
 
 export type { BatchOptions } from '@batch/core';
 
@@ -22,18 +15,12 @@ export interface HonoFetchApp {
   ): Response | Promise<Response>;
 }
 
-/** The outer request as every sub-request of one batch sees it (`BatchInput.native`). */
-interface OuterRequest {
-  origin: string;
-  env: unknown;
-  executionCtx: ExecutionContext | undefined;
-}
-
 /**
  * A Hono handler answering batch requests (SPEC: multipart/mixed or JSON): every
- * sub-request runs in-process through `app.fetch` with the batch request's `c.env` and
- * `c.executionCtx`, so it meets the same middleware, routes and error handlers as a
- * direct request. Options are `@batch/core`'s `BatchOptions`; the engine is created once.
+ * sub-request runs in-process through `app.fetch` (see `@batch/fetch`) with the batch
+ * request's `c.env` and `c.executionCtx`, so it meets the same middleware, routes and
+ * error handlers as a direct request. Options are `@batch/core`'s `BatchOptions`; the
+ * engine is created once.
  *
  * ```ts
  * const app = new Hono();
@@ -45,25 +32,17 @@ export function batch<E extends Env = Env>(
   app: HonoFetchApp,
   options: BatchOptions = {},
 ): Handler<E> {
-  const handler = createBatchHandler({
-    ...options,
-    dispatch: (request, { signal, batch }) =>
-      dispatchToApp(app, request, batch.native as OuterRequest, signal),
-  });
+  const handle = fetchBatch(app, options);
   return (c) => {
-    const native: OuterRequest = {
-      origin: new URL(c.req.url).origin,
-      env: c.env,
-      executionCtx: contextOf(c),
-    };
+    const context = { env: c.env, executionCtx: contextOf(c) };
     const consumed = consumedBody(c);
     const incoming = consumed === undefined ? nodeIncoming(c.env) : undefined;
-    if (incoming === undefined) return handler.fetch(c.req.raw, { native, body: consumed });
+    if (incoming === undefined) return handle(c.req.raw, { ...context, body: consumed });
     // On @hono/node-server: the body straight from Node's request. Its `Request` is made
     // lazily, and `request.body` would make it whole (an undici Request, a web stream over
     // the Node one): ~250 µs of a batch's CPU here, more than 50 small items cost.
-    return handler.fetch(c.req.raw, {
-      native,
+    return handle(c.req.raw, {
+      ...context,
       body: chunksOf(incoming),
       headers: headerPairs(incoming.rawHeaders),
       onUnreadBody: (plan) => discardUnreadBody(incoming, plan),
@@ -90,24 +69,6 @@ function nodeIncoming(env: unknown): IncomingMessage | undefined {
     return undefined;
   }
   return incoming as IncomingMessage;
-}
-
-/**
- * Runs one sub-request through `app.fetch` — as a lazy `Request` (see `createSubRequest`)
- * — and reads its answer as plain values (see `readSubResponse`).
- */
-async function dispatchToApp(
-  app: HonoFetchApp,
-  request: SubRequest,
-  outer: OuterRequest,
-  signal: AbortSignal,
-): Promise<SubResponse> {
-  const response = await app.fetch(
-    createSubRequest(outer.origin, request, signal),
-    outer.env,
-    outer.executionCtx,
-  );
-  return readSubResponse(response);
 }
 
 /** `c.executionCtx` throws outside Workers-like runtimes. */

@@ -1,0 +1,92 @@
+import {
+  type BatchFetchInit,
+  type BatchOptions,
+  createBatchHandler,
+  type Dispatcher,
+} from '@batch/core';
+import { createSubRequest } from './createSubRequest.js';
+import { readSubResponse } from './readSubResponse.js';
+
+export type { BatchOptions } from '@batch/core';
+
+/**
+ * What `batch()` needs of the app: a `fetch(request, env?, ctx?)` — Hono, Elysia, h3,
+ * itty-router, a Bun, Deno or Workers module's default export — or that function itself.
+ */
+export type FetchApp =
+  | {
+      fetch(request: Request, env?: never, ctx?: never): Response | Promise<Response>;
+    }
+  | ((request: Request, env?: never, ctx?: never) => Response | Promise<Response>);
+
+/** The outer request as every sub-request of one batch sees it (`context.batch.native`). */
+export interface FetchBatchContext {
+  /** Sub-request URLs are this origin + the item's target. */
+  origin: string;
+  /** Passed to `app.fetch` as its second argument (Workers bindings, Hono's `c.env`). */
+  env?: unknown;
+  /** Passed to `app.fetch` as its third argument (Workers' `ExecutionContext`). */
+  executionCtx?: unknown;
+}
+
+/**
+ * What a server or framework adapter may pass with the batch request: the `env` and
+ * `executionCtx` every sub-request gets, and core's `BatchFetchInit` fields (a body
+ * already read, the raw headers, the client's signal, what to do with an unread body).
+ */
+export interface FetchBatchInit extends Omit<BatchFetchInit, 'native'> {
+  env?: unknown;
+  executionCtx?: unknown;
+}
+
+/** Answers one batch request. */
+export type FetchBatchHandler = (request: Request, init?: FetchBatchInit) => Promise<Response>;
+
+/**
+ * A handler answering batch requests (SPEC: multipart/mixed, JSON, JSON Lines): every
+ * sub-request runs in-process through `app.fetch` — as a `Request` on the batch request's
+ * origin, with the `env` and `executionCtx` given in `init` — so it meets the same
+ * routing, middleware and error handling as a direct request. Options are `@batch/core`'s
+ * `BatchOptions`; the engine is created once.
+ *
+ * ```ts
+ * const handleBatch = batch(app);
+ * export default {
+ *   fetch: (request: Request, env: Env, ctx: ExecutionContext) =>
+ *     new URL(request.url).pathname === '/batch'
+ *       ? handleBatch(request, { env, executionCtx: ctx })
+ *       : app.fetch(request, env, ctx),
+ * };
+ * ```
+ */
+export function batch(app: FetchApp, options: BatchOptions = {}): FetchBatchHandler {
+  const handler = createBatchHandler({ ...options, dispatch: createFetchDispatcher(app) });
+  return (request, init = {}) => {
+    const { env, executionCtx, ...rest } = init;
+    const native: FetchBatchContext = { origin: new URL(request.url).origin, env, executionCtx };
+    return handler.fetch(request, { ...rest, native });
+  };
+}
+
+/**
+ * The dispatcher of `@batch/core`'s `createBatchHandler` for a fetch-native app: each
+ * sub-request is a lazy `Request` (see `createSubRequest`) given to `app.fetch` with the
+ * `FetchBatchContext` passed as `native`, its answer read as plain values (see
+ * `readSubResponse`). For adapters that build their own handler; `batch()` uses it.
+ */
+export function createFetchDispatcher(app: FetchApp): Dispatcher {
+  const run = (typeof app === 'function' ? app : app.fetch.bind(app)) as (
+    request: Request,
+    env: unknown,
+    ctx: unknown,
+  ) => Response | Promise<Response>;
+  return async (request, { signal, batch }) => {
+    const outer = batch.native as FetchBatchContext;
+    const response = await run(
+      createSubRequest(outer.origin, request, signal),
+      outer.env,
+      outer.executionCtx,
+    );
+    return readSubResponse(response);
+  };
+}
