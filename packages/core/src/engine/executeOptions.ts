@@ -1,0 +1,45 @@
+import type { SubRequest, SubResponse } from '../model/types.js';
+import type { AtomicityGroupInfo, BatchItemInfo } from './itemInfo.js';
+
+/** What the executor needs besides the items. */
+export interface ExecuteOptions {
+  run: (request: SubRequest, index: number, signal: AbortSignal) => Promise<SubResponse>;
+  /** Most items running at once. */
+  concurrency: number;
+  /**
+   * `'reads'`: consecutive safe-method items run together, any other item is a barrier.
+   * `'all'`: any items run together, ordered only by `dependsOn`.
+   */
+  parallel: 'reads' | 'all';
+  stopOnError: boolean;
+  timeoutMs: number | undefined;
+  deadlineMs: number | undefined;
+  /** The client's signal: when it aborts, nothing new starts and running items are aborted. */
+  signal: AbortSignal | undefined;
+  onItem: ((info: BatchItemInfo) => void) | undefined;
+  /**
+   * `'request'`: answers are yielded in request order. `'completion'`: each as soon as it
+   * is done (JSON Lines), with its `index`.
+   * @default 'request'
+   */
+  order?: 'request' | 'completion';
+  /** Runs an atomicity group inside the application's transaction (`BatchOptions.transaction`). */
+  transaction?:
+    | ((run: () => Promise<void>, group: AtomicityGroupInfo) => Promise<void>)
+    | undefined;
+  /**
+   * A failed group with a transaction is answered by the failed item alone, marked
+   * `failedGroup` (multipart change sets, SPEC §2); otherwise every item is answered (JSON).
+   * @default false
+   */
+  collapseFailedGroups?: boolean;
+  /**
+   * The target a reference stands for, from the referenced item's `Location` (SPEC §4):
+   * `{ target, path }`, or the reason it cannot be followed.
+   */
+  resolveReference?: (
+    location: string,
+    referencedTarget: string,
+    rest: string,
+  ) => { target: string; path: string } | { error: string };
+}
