@@ -54,6 +54,20 @@ export function isBatchRoute(path: string, batchRoute: string): boolean {
   return mayBeSamePath(path, batchRoute) && comparablePath(path) === batchRoute;
 }
 
+/** What planning one item reads and updates: ids and groups seen so far. */
+interface PlanState {
+  decoded: DecodedBatch;
+  context: PlanContext;
+  itemError: (index: number, member: string, detail: string) => BatchError;
+  batchRoute: string;
+  /** Names a `$<name>` target may refer to (`$metadata`, `$all`… name no item: ordinary targets). */
+  names: Set<string>;
+  indexOfId: Map<string, number>;
+  groups: Map<string, ItemGroup>;
+  /** The atomicity group of the item being planned. */
+  group: ItemGroup | undefined;
+}
+
 /**
  * Resolves targets and headers, applies the nesting guard, finds atomicity groups, maps
  * `dependsOn` (ids and group names) to indexes and checks references: a `$<id>` target must
@@ -61,89 +75,112 @@ export function isBatchRoute(path: string, batchRoute: string): boolean {
  * implicitly depends. Everything is checked before anything runs.
  */
 export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedItem[] {
-  const { format } = decoded;
-  const itemError = itemErrors(decoded);
-  const batchRoute = comparablePath(context.batchPath);
-  // `$metadata`, `$all`…: a `$name` that names no item of the batch is an ordinary target.
   const names = new Set<string>();
   for (const item of decoded.items) {
     const name = referenceName(item);
     if (name !== undefined) names.add(name);
   }
-  const indexOfId = new Map<string, number>();
-  const groups = new Map<string, ItemGroup>();
-  let group: ItemGroup | undefined;
-  return decoded.items.map((item, index) => {
-    if (item.atomicityGroup === undefined) {
-      group = undefined;
-    } else if (group?.name !== item.atomicityGroup) {
-      if (groups.has(item.atomicityGroup)) {
-        throw itemError(index, 'atomicityGroup', 'the items of a group must be adjacent');
-      }
-      group = { name: item.atomicityGroup, start: index, end: index + 1 };
-      groups.set(group.name, group);
-    } else {
-      group.end = index + 1;
-    }
+  const state: PlanState = {
+    decoded,
+    context,
+    itemError: itemErrors(decoded),
+    batchRoute: comparablePath(context.batchPath),
+    names,
+    indexOfId: new Map(),
+    groups: new Map(),
+    group: undefined,
+  };
+  return decoded.items.map((item, index) => planItem(state, item, index));
+}
 
-    const dependsOn: number[] = [];
-    for (const name of item.dependsOn ?? []) {
-      const id = indexOfId.get(name);
-      const named = groups.get(name);
-      if (id !== undefined) dependsOn.push(id);
-      else if (named !== undefined && named !== group)
-        for (let i = named.start; i < named.end; i++) dependsOn.push(i);
-      else throw itemError(index, 'dependsOn', `"${name}" is not an earlier request or group`);
-    }
+function planItem(state: PlanState, item: SubRequest, index: number): PlannedItem {
+  const { context, itemError, indexOfId } = state;
+  enterGroup(state, item, index);
+  const dependsOn = dependencies(state, item, index);
+  const reference = referenceOf(state, item, index);
+  if (reference !== undefined && !dependsOn.includes(reference.index))
+    dependsOn.push(reference.index);
 
-    const parsed = parseReference(item.target);
-    const reference = parsed !== undefined && names.has(parsed.id) ? parsed : undefined;
-    let referenced: number | undefined;
-    if (reference !== undefined) {
-      referenced =
-        format === 'json'
-          ? indexOfId.get(reference.id)
-          : findContentId(decoded.items, group, index, reference.id);
-      if (referenced === undefined) {
-        throw itemError(
-          index,
-          'path',
-          format === 'json'
-            ? `$${reference.id} names no earlier request`
-            : `$${reference.id} names no earlier request of its change set`,
-        );
-      }
-      if (!dependsOn.includes(referenced)) dependsOn.push(referenced);
-    }
+  const target = reference === undefined ? resolveTarget(item.target, context.base) : item.target;
+  const path = pathOfTarget(target);
+  if (reference === undefined && isBatchRoute(path, state.batchRoute)) {
+    throw itemError(index, 'path', 'a batch cannot contain a request to the batch route');
+  }
+  if (item.id !== undefined) indexOfId.set(item.id, index);
+  const request: SubRequest = {
+    method: item.method,
+    target,
+    headers: withContentLength(
+      applyHeaderPolicy(item.headers, context.outerHeaders, context.inherits),
+      item.body,
+    ),
+    body: item.body,
+  };
+  if (item.id !== undefined) request.id = item.id;
+  if (item.contentId !== undefined) request.contentId = item.contentId;
+  if (item.atomicityGroup !== undefined) request.atomicityGroup = item.atomicityGroup;
+  const planned: PlannedItem = {
+    request,
+    path,
+    dependsOn: dependsOn.length === 0 ? undefined : dependsOn,
+  };
+  if (state.group !== undefined) planned.group = state.group;
+  if (reference !== undefined) planned.reference = reference;
+  return planned;
+}
 
-    const target = reference === undefined ? resolveTarget(item.target, context.base) : item.target;
-    const path = pathOfTarget(target);
-    if (reference === undefined && isBatchRoute(path, batchRoute)) {
-      throw itemError(index, 'path', 'a batch cannot contain a request to the batch route');
+/** Opens, extends or leaves the atomicity group at item `index` (a group's items are adjacent). */
+function enterGroup(state: PlanState, item: SubRequest, index: number): void {
+  const name = item.atomicityGroup;
+  if (name === undefined) {
+    state.group = undefined;
+  } else if (state.group?.name !== name) {
+    if (state.groups.has(name)) {
+      throw state.itemError(index, 'atomicityGroup', 'the items of a group must be adjacent');
     }
-    if (item.id !== undefined) indexOfId.set(item.id, index);
-    const request: SubRequest = {
-      method: item.method,
-      target,
-      headers: withContentLength(
-        applyHeaderPolicy(item.headers, context.outerHeaders, context.inherits),
-        item.body,
-      ),
-      body: item.body,
-    };
-    if (item.id !== undefined) request.id = item.id;
-    if (item.contentId !== undefined) request.contentId = item.contentId;
-    if (item.atomicityGroup !== undefined) request.atomicityGroup = item.atomicityGroup;
-    const planned: PlannedItem = {
-      request,
-      path,
-      dependsOn: dependsOn.length === 0 ? undefined : dependsOn,
-    };
-    if (group !== undefined) planned.group = group;
-    if (reference !== undefined && referenced !== undefined)
-      planned.reference = { index: referenced, rest: reference.rest };
-    return planned;
-  });
+    state.group = { name, start: index, end: index + 1 };
+    state.groups.set(name, state.group);
+  } else {
+    state.group.end = index + 1;
+  }
+}
+
+/** The indexes `dependsOn` names: earlier ids, or every item of an earlier group. */
+function dependencies(state: PlanState, item: SubRequest, index: number): number[] {
+  const dependsOn: number[] = [];
+  for (const name of item.dependsOn ?? []) {
+    const id = state.indexOfId.get(name);
+    const named = state.groups.get(name);
+    if (id !== undefined) dependsOn.push(id);
+    else if (named !== undefined && named !== state.group)
+      for (let i = named.start; i < named.end; i++) dependsOn.push(i);
+    else throw state.itemError(index, 'dependsOn', `"${name}" is not an earlier request or group`);
+  }
+  return dependsOn;
+}
+
+/** The item a `$<id>` target refers to, and the rest of the target; `undefined` for none. */
+function referenceOf(
+  state: PlanState,
+  item: SubRequest,
+  index: number,
+): { index: number; rest: string } | undefined {
+  const parsed = parseReference(item.target);
+  if (parsed === undefined || !state.names.has(parsed.id)) return undefined;
+  const json = state.decoded.format === 'json';
+  const referenced = json
+    ? state.indexOfId.get(parsed.id)
+    : findContentId(state.decoded.items, state.group, index, parsed.id);
+  if (referenced === undefined) {
+    throw state.itemError(
+      index,
+      'path',
+      json
+        ? `$${parsed.id} names no earlier request`
+        : `$${parsed.id} names no earlier request of its change set`,
+    );
+  }
+  return { index: referenced, rest: parsed.rest };
 }
 
 /** The index of the earlier item of `group` whose Content-ID is `name`. */

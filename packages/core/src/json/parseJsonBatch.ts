@@ -246,8 +246,6 @@ function headerBytes(headers: HeaderList): number {
  * at once, each with a JSON pointer.
  */
 export function parseJsonBatch(document: unknown, context: JsonBatchContext): SubRequest[] {
-  const { limits } = context;
-  const problems = new Problems();
   if (!isPlainObject(document)) {
     throw BatchError.pointer(
       'invalid_batch',
@@ -255,102 +253,150 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
       'a JSON batch must be an object with a "requests" array',
     );
   }
-  checkMembers(document, TOP_LEVEL_MEMBERS, '', problems);
   const { requests } = document;
   if (!Array.isArray(requests)) {
     throw BatchError.pointer('invalid_batch', '/requests', 'is required and must be an array');
   }
-  if (requests.length > limits.maxRequests) {
+  const { maxRequests } = context.limits;
+  if (requests.length > maxRequests) {
     throw BatchError.pointer(
       'too_many_requests_in_batch',
       '/requests',
-      `batch holds ${requests.length} requests; at most ${limits.maxRequests} are allowed`,
+      `batch holds ${requests.length} requests; at most ${maxRequests} are allowed`,
     );
   }
-  let defaults: Record<string, unknown> | undefined;
-  if (document.defaults !== undefined) {
-    if (isPlainObject(document.defaults)) {
-      if (Object.hasOwn(document.defaults, 'atomicityGroup')) {
-        problems.add(
-          '/defaults/atomicityGroup',
-          'is not a default: give "atomicityGroup" on each request of the group',
-        );
-      }
-      checkMembers(
-        document.defaults,
-        DEFAULTS_MEMBERS,
-        '/defaults',
-        problems,
-        new Set(['atomicityGroup']),
-      );
-      defaults = normaliseUrl(document.defaults, '/defaults', problems);
-    } else {
-      problems.add('/defaults', 'must be an object');
-    }
-  }
-  const { headers: defaultHeaders, body: defaultBodyValue, ...defaultRest } = defaults ?? {};
-  const defaultBody =
-    defaultBodyValue === undefined ? undefined : new SharedDefaultBody(defaultBodyValue);
-  /** What the items carry in all so far (SPEC §4 "Limits": the merged batch). */
-  let mergedBytes = 0;
+  const reader = new JsonBatchReader(document, context);
+  requests.forEach((raw: unknown, index: number) => reader.item(raw, index));
+  return reader.finish();
+}
 
-  const items: SubRequest[] = [];
-  const ids = new Set<string>();
-  /** Atomicity groups whose items all came before the current one; the current item's group. */
-  const closedGroups = new Set<string>();
-  let openGroup: string | undefined;
+/** `defaults`, checked and split as items take it. */
+interface Defaults {
+  /** Everything but `headers` and `body` (merged into each item), or none. */
+  rest: Record<string, unknown> | undefined;
+  headers: unknown;
+  body: SharedDefaultBody | undefined;
+}
+
+/** Reads the items of one JSON batch in order, collecting every problem. */
+class JsonBatchReader {
+  readonly #problems = new Problems();
+  readonly #document: Record<string, unknown>;
+  readonly #context: JsonBatchContext;
+  readonly #defaults: Defaults;
+  readonly #items: SubRequest[] = [];
+  readonly #ids = new Set<string>();
+  /** Atomicity groups whose items all came before the current one. */
+  readonly #closedGroups = new Set<string>();
   /** Each group's first item, for errors. */
-  const firstOfGroup = new Map<string, number>();
-  requests.forEach((raw: unknown, index: number) => {
+  readonly #firstOfGroup = new Map<string, number>();
+  #openGroup: string | undefined;
+  /** What the items carry in all so far (SPEC §4 "Limits": the merged batch). */
+  #mergedBytes = 0;
+
+  constructor(document: Record<string, unknown>, context: JsonBatchContext) {
+    this.#document = document;
+    this.#context = context;
+    checkMembers(document, TOP_LEVEL_MEMBERS, '', this.#problems);
+    this.#defaults = this.#readDefaults(document.defaults);
+  }
+
+  #readDefaults(value: unknown): Defaults {
+    const problems = this.#problems;
+    if (value === undefined) return { rest: undefined, headers: undefined, body: undefined };
+    if (!isPlainObject(value)) {
+      problems.add('/defaults', 'must be an object');
+      return { rest: undefined, headers: undefined, body: undefined };
+    }
+    if (Object.hasOwn(value, 'atomicityGroup')) {
+      problems.add(
+        '/defaults/atomicityGroup',
+        'is not a default: give "atomicityGroup" on each request of the group',
+      );
+    }
+    checkMembers(value, DEFAULTS_MEMBERS, '/defaults', problems, new Set(['atomicityGroup']));
+    const { headers, body, ...rest } = normaliseUrl(value, '/defaults', problems);
+    return { rest, headers, body: body === undefined ? undefined : new SharedDefaultBody(body) };
+  }
+
+  /** Reads item `index` (`raw` as sent). */
+  item(raw: unknown, index: number): void {
     const at = `/requests/${index}`;
     if (!isPlainObject(raw)) {
-      problems.add(at, 'must be an object');
+      this.#problems.add(at, 'must be an object');
       return;
     }
-    checkMembers(raw, REQUEST_MEMBERS, at, problems);
-    const own = normaliseUrl(raw, at, problems);
-    const ownHeaders = own.headers;
+    checkMembers(raw, REQUEST_MEMBERS, at, this.#problems);
+    const own = normaliseUrl(raw, at, this.#problems);
+    const { rest } = this.#defaults;
     // Without defaults the item is read as it is (its `headers` member is read apart).
-    const item = defaults === undefined ? own : mergeDefaults(defaultRest, withoutHeaders(own));
+    const item = rest === undefined ? own : mergeDefaults(rest, withoutHeaders(own));
+    // In this order, so that problems are reported in the order of the item's members.
+    const method = this.#method(item.method, at);
+    const target = this.#target(item.path, raw, at);
+    const { limits } = this.#context;
+    const headers = mergeHeaders(own.headers, this.#defaults.headers, at, this.#problems, limits);
+    const body = this.#body(own, item.bodyEncoding, headers, at);
+    const request: SubRequest = { method, target, headers, body };
+    const group = this.#group(raw.atomicityGroup, index, at);
+    if (group !== undefined) request.atomicityGroup = group;
+    this.#idAndDependencies(request, item, group, at);
+    if (request.id !== undefined) this.#ids.add(request.id);
+    this.#items.push(request);
+  }
 
-    const method = item.method ?? 'GET';
-    let upperMethod = 'GET';
+  #method(value: unknown, at: string): string {
+    const method = value ?? 'GET';
     if (typeof method !== 'string' || !isToken(method)) {
-      problems.add(`${at}/method`, 'must be an HTTP method token');
-    } else {
-      upperMethod = method.toUpperCase();
-      if (upperMethod === 'CONNECT') problems.add(`${at}/method`, 'CONNECT cannot be batched');
+      this.#problems.add(`${at}/method`, 'must be an HTTP method token');
+      return 'GET';
     }
+    const upper = method.toUpperCase();
+    if (upper === 'CONNECT') this.#problems.add(`${at}/method`, 'CONNECT cannot be batched');
+    return upper;
+  }
 
-    let target = '';
-    const path = item.path;
+  #target(path: unknown, raw: Record<string, unknown>, at: string): string {
+    const pointer = () => memberPointer(raw, at, this.#document.defaults);
     if (typeof path !== 'string') {
-      problems.add(
-        memberPointer(raw, at, document.defaults),
+      this.#problems.add(
+        pointer(),
         path === undefined ? 'is required (here or in defaults)' : 'must be a string',
       );
-    } else {
-      const problem = validateTarget(path);
-      if (problem !== undefined) problems.add(memberPointer(raw, at, document.defaults), problem);
-      else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-        const resolved = resolveAbsoluteTarget(path, context.host);
-        if (typeof resolved === 'string') target = resolved;
-        else problems.add(memberPointer(raw, at, document.defaults), resolved.problem);
-      } else target = path;
+      return '';
     }
+    const problem = validateTarget(path);
+    if (problem !== undefined) {
+      this.#problems.add(pointer(), problem);
+      return '';
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path;
+    const resolved = resolveAbsoluteTarget(path, this.#context.host);
+    if (typeof resolved === 'string') return resolved;
+    this.#problems.add(pointer(), resolved.problem);
+    return '';
+  }
 
-    const headers = mergeHeaders(ownHeaders, defaultHeaders, at, problems, limits);
-    const base64StringBodies = context.base64StringBodies === true;
+  /** The body's bytes: `defaults.body` shared when the item has none; both bounded. */
+  #body(
+    own: Record<string, unknown>,
+    bodyEncoding: unknown,
+    headers: HeaderList,
+    at: string,
+  ): Uint8Array {
+    const { limits } = this.#context;
+    const shared = this.#defaults.body;
+    const base64 = this.#context.base64StringBodies === true;
     let body: Uint8Array;
-    if (defaultBody !== undefined && !Object.hasOwn(own, 'body')) {
-      body = defaultBody.encode(item.bodyEncoding, headers, at, problems, base64StringBodies);
+    if (shared !== undefined && !Object.hasOwn(own, 'body')) {
+      body = shared.encode(bodyEncoding, headers, at, this.#problems, base64);
     } else {
       let value = own.body;
       // Objects merge key by key; the defaults' share is at most what it holds itself.
-      if (defaultBody !== undefined && isPlainObject(value) && isPlainObject(defaultBody.value)) {
-        value = mergeDefaults(defaultBody.value as Record<string, unknown>, value);
+      if (shared !== undefined && isPlainObject(value) && isPlainObject(shared.value)) {
+        value = mergeDefaults(shared.value as Record<string, unknown>, value);
       }
-      body = encodeBody(value, item.bodyEncoding, headers, at, problems, base64StringBodies);
+      body = encodeBody(value, bodyEncoding, headers, at, this.#problems, base64);
     }
     if (body.length > limits.maxItemBodyBytes) {
       throw BatchError.pointer(
@@ -359,88 +405,94 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
         `body is larger than ${limits.maxItemBodyBytes} bytes`,
       );
     }
-    mergedBytes += body.length + headerBytes(headers);
-    if (mergedBytes > limits.maxMergedBytes) {
+    this.#mergedBytes += body.length + headerBytes(headers);
+    if (this.#mergedBytes > limits.maxMergedBytes) {
       throw BatchError.pointer(
         'merged_batch_too_large',
         at,
         `the items up to this one carry more than ${limits.maxMergedBytes} bytes once defaults are merged`,
       );
     }
+    return body;
+  }
 
-    const request: SubRequest = { method: upperMethod, target, headers, body };
-    // SPEC §3, OData 4.01 JSON: the items of an atomicity group are adjacent.
+  /** SPEC §3, OData 4.01 JSON: the items of an atomicity group are adjacent. */
+  #group(value: unknown, index: number, at: string): string | undefined {
     let group: string | undefined;
-    if (raw.atomicityGroup !== undefined) {
-      if (typeof raw.atomicityGroup !== 'string' || raw.atomicityGroup === '') {
-        problems.add(`${at}/atomicityGroup`, 'must be a non-empty string');
+    if (value !== undefined) {
+      if (typeof value !== 'string' || value === '') {
+        this.#problems.add(`${at}/atomicityGroup`, 'must be a non-empty string');
       } else {
-        group = raw.atomicityGroup;
+        group = value;
       }
     }
-    if (group !== openGroup) {
-      if (openGroup !== undefined) closedGroups.add(openGroup);
-      openGroup = group;
-      if (group !== undefined) {
-        if (closedGroups.has(group)) {
-          problems.add(
-            `${at}/atomicityGroup`,
-            `the items of atomicity group "${group}" must be adjacent; it began at /requests/${firstOfGroup.get(group)} and other items came between`,
-          );
-        } else {
-          firstOfGroup.set(group, index);
-        }
-      }
+    if (group === this.#openGroup) return group;
+    if (this.#openGroup !== undefined) this.#closedGroups.add(this.#openGroup);
+    this.#openGroup = group;
+    if (group === undefined) return group;
+    if (this.#closedGroups.has(group)) {
+      this.#problems.add(
+        `${at}/atomicityGroup`,
+        `the items of atomicity group "${group}" must be adjacent; it began at /requests/${this.#firstOfGroup.get(group)} and other items came between`,
+      );
+    } else {
+      this.#firstOfGroup.set(group, index);
     }
-    if (group !== undefined) request.atomicityGroup = group;
-    if (item.id !== undefined) {
-      if (typeof item.id !== 'string' || item.id === '') {
-        problems.add(`${at}/id`, 'must be a non-empty string');
-      } else if (ids.has(item.id)) {
-        problems.add(`${at}/id`, `duplicate id "${item.id}"`);
-      } else {
-        request.id = item.id;
-      }
-    }
-    if (item.dependsOn !== undefined) {
-      const dependsOn = item.dependsOn;
-      if (!Array.isArray(dependsOn) || !dependsOn.every((id) => typeof id === 'string')) {
-        problems.add(`${at}/dependsOn`, 'must be an array of ids');
-      } else {
-        dependsOn.forEach((id: string, position) => {
-          if (ids.has(id) || closedGroups.has(id)) return;
-          problems.add(
-            `${at}/dependsOn/${position}`,
-            id === group
-              ? `"${id}" is this item's own atomicity group; name an earlier request or group`
-              : `"${id}" is not the id of an earlier request, nor the name of an earlier atomicity group`,
-          );
-        });
-        request.dependsOn = [...dependsOn];
-      }
-    }
-    if (request.id !== undefined) ids.add(request.id);
-    items.push(request);
-  });
+    return group;
+  }
 
-  // A group's name and a request's id must differ: `dependsOn` and `$<id>` name either.
-  for (const [group, first] of firstOfGroup) {
-    if (ids.has(group)) {
+  #idAndDependencies(
+    request: SubRequest,
+    item: Record<string, unknown>,
+    group: string | undefined,
+    at: string,
+  ): void {
+    const problems = this.#problems;
+    const { id, dependsOn } = item;
+    if (id !== undefined) {
+      if (typeof id !== 'string' || id === '')
+        problems.add(`${at}/id`, 'must be a non-empty string');
+      else if (this.#ids.has(id)) problems.add(`${at}/id`, `duplicate id "${id}"`);
+      else request.id = id;
+    }
+    if (dependsOn === undefined) return;
+    if (!Array.isArray(dependsOn) || !dependsOn.every((name) => typeof name === 'string')) {
+      problems.add(`${at}/dependsOn`, 'must be an array of ids');
+      return;
+    }
+    dependsOn.forEach((name: string, position) => {
+      if (this.#ids.has(name) || this.#closedGroups.has(name)) return;
       problems.add(
-        `/requests/${first}/atomicityGroup`,
-        `"${group}" is also the id of a request; atomicity group names and ids must differ`,
+        `${at}/dependsOn/${position}`,
+        name === group
+          ? `"${name}" is this item's own atomicity group; name an earlier request or group`
+          : `"${name}" is not the id of an earlier request, nor the name of an earlier atomicity group`,
+      );
+    });
+    request.dependsOn = [...dependsOn];
+  }
+
+  /** The items, or the `400` naming every problem found. */
+  finish(): SubRequest[] {
+    const problems = this.#problems;
+    // A group's name and a request's id must differ: `dependsOn` and `$<id>` name either.
+    for (const [group, first] of this.#firstOfGroup) {
+      if (this.#ids.has(group)) {
+        problems.add(
+          `/requests/${first}/atomicityGroup`,
+          `"${group}" is also the id of a request; atomicity group names and ids must differ`,
+        );
+      }
+    }
+    if (problems.list.length > 0) {
+      const first = problems.list[0] as { pointer: string; detail: string };
+      const more = problems.list.length > 1 ? ` (and ${problems.list.length - 1} more)` : '';
+      throw new BatchError(
+        'invalid_batch',
+        `${first.pointer}: ${first.detail}${more}`,
+        problems.list,
       );
     }
+    return this.#items;
   }
-
-  if (problems.list.length > 0) {
-    const first = problems.list[0] as { pointer: string; detail: string };
-    const more = problems.list.length > 1 ? ` (and ${problems.list.length - 1} more)` : '';
-    throw new BatchError(
-      'invalid_batch',
-      `${first.pointer}: ${first.detail}${more}`,
-      problems.list,
-    );
-  }
-  return items;
 }
