@@ -37,6 +37,16 @@ export interface ExecuteOptions {
    * The target a reference stands for, from the referenced item's `Location` (SPEC §4):
    * `{ target, path }`, or the reason it cannot be followed.
    */
+  /**
+   * Answers known before the batch runs, by item (SPEC §8: replayed from the record of a
+   * batch taken over after a crash): those items never run.
+   */
+  known?: ReadonlyMap<number, SubResponse> | undefined;
+  /**
+   * Called before an item is dispatched (SPEC §8: a keyed batch records that a write
+   * started); when it rejects, the item answers `503` without running.
+   */
+  beforeDispatch?: ((request: SubRequest, index: number) => Promise<void>) | undefined;
   resolveReference?: (
     location: string,
     referencedTarget: string,

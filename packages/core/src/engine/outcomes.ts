@@ -5,6 +5,9 @@ import type { PlannedItem } from './planBatch.js';
 
 const now = () => performance.now();
 
+/** The item each answer the engine made answers (what a recorder keeps it under). */
+export const indexOfAnswer = new WeakMap<SubResponse, number>();
+
 /**
  * What each item's answer said, as soon as it was made, and its final status once it is
  * finished (a group's items finish together, when the whole group is done): dependencies,
@@ -85,6 +88,25 @@ export class ItemOutcomes {
     if (request.atomicityGroup !== undefined) answered.atomicityGroup = request.atomicityGroup;
     if (!this.#inOrder) answered.index = index;
     if (request.method === 'HEAD') answered.requestMethod = 'HEAD';
+    indexOfAnswer.set(answered, index);
+    return answered;
+  }
+
+  /**
+   * An answer known before the item could run — replayed from a record (SPEC §8): kept as it
+   * was answered, only recorded here for the items that depend on it or refer to it.
+   */
+  known(index: number, response: SubResponse): SubResponse {
+    this.#durations[index] = 0;
+    this.#ran[index] = 0;
+    if (this.#stopOnError && response.status >= 400) this.stopped = true;
+    this.status[index] = response.status;
+    if (this.isReferenced[index] === 1)
+      this.location[index] = getHeader(response.headers, 'location');
+    const answered: SubResponse = { ...response };
+    if (this.#inOrder) delete answered.index;
+    else answered.index = index;
+    indexOfAnswer.set(answered, index);
     return answered;
   }
 

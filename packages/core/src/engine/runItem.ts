@@ -32,6 +32,16 @@ export async function runItem(context: RunContext, index: number): Promise<SubRe
     outcomes.dispatchedPath[index] = resolved.path;
   }
   if (outcomes.isReferenced[index] === 1) outcomes.dispatchedTarget[index] = request.target;
+  if (options.beforeDispatch !== undefined) {
+    try {
+      await options.beforeDispatch(request, index);
+    } catch {
+      return outcomes.unrun(
+        index,
+        problemResponse(503, 'not-recorded', 'not run: its start could not be recorded'),
+      );
+    }
+  }
   const started = now();
   const { signal, release } = cancellation.itemSignal();
   let response: SubResponse;

@@ -152,6 +152,11 @@ export class Scheduler {
     this.#started[index] = 1;
     if (index === this.#firstUnstarted) this.#firstUnstarted++;
     this.#window.inFlight++;
+    const known = this.#context.options.known?.get(index);
+    if (known !== undefined) {
+      this.finish(index, outcomes.known(index, known));
+      return true;
+    }
     const refused = refusal(items[index]!, index, outcomes, cancellation);
     if (refused !== undefined) {
       this.finish(index, refused);

@@ -7,6 +7,9 @@ export type BatchErrorCode =
   | 'merged_batch_too_large'
   | 'part_headers_too_large'
   | 'unsupported_media_type'
+  | 'batch_in_progress'
+  | 'idempotency_key_reused'
+  | 'record_store_unavailable'
   | 'method_not_allowed';
 
 const STATUS: Record<BatchErrorCode, number> = {
@@ -17,6 +20,9 @@ const STATUS: Record<BatchErrorCode, number> = {
   merged_batch_too_large: 413,
   part_headers_too_large: 431,
   unsupported_media_type: 415,
+  batch_in_progress: 409,
+  idempotency_key_reused: 422,
+  record_store_unavailable: 503,
   method_not_allowed: 405,
 };
 
@@ -28,6 +34,9 @@ const TITLE: Record<BatchErrorCode, string> = {
   merged_batch_too_large: 'Merged batch too large',
   part_headers_too_large: 'Sub-request headers too large',
   unsupported_media_type: 'Unsupported batch media type',
+  batch_in_progress: 'Batch still running',
+  idempotency_key_reused: 'Idempotency-Key used for another batch',
+  record_store_unavailable: 'Batch records unavailable',
   method_not_allowed: 'Method not allowed',
 };
 
@@ -55,12 +64,21 @@ export class BatchError extends Error {
   readonly code: BatchErrorCode;
   readonly status: number;
   readonly errors: BatchErrorDetail[];
+  /** Seconds the client should wait before trying again (`Retry-After`), when it should. */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: BatchErrorCode, detail: string, errors: BatchErrorDetail[] = []) {
     super(detail);
     this.code = code;
     this.status = STATUS[code];
     this.errors = errors;
+    this.retryAfterSeconds = undefined;
+  }
+
+  /** This error, answered with `Retry-After: seconds`. */
+  retryAfter(seconds: number): this {
+    this.retryAfterSeconds = Math.max(1, Math.ceil(seconds));
+    return this;
   }
 
   /** An error about one multipart part (1-based), named in the message and in `errors`. */

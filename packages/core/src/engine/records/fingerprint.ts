@@ -1,0 +1,53 @@
+import type { DecodedBatch, HeaderList } from '../../model/types.js';
+
+const encoder = new TextEncoder();
+
+/** SHA-256 of `bytes`, in hex (Web Crypto: Node, browsers, workers — no `node:` import). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  let hex = '';
+  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * The fingerprint of a batch as decoded (SPEC §8): each item's method, target, own headers
+ * (after `defaults`, before inheritance), body bytes, `id`, `dependsOn` and group — not the
+ * raw bytes, so that a client that re-encodes the same batch (a new multipart boundary, other
+ * white space) sends the same batch, and may ask for its answer in another format.
+ */
+export function fingerprintOf(decoded: DecodedBatch): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for (const item of decoded.items) {
+    const head = JSON.stringify([
+      item.method,
+      item.target,
+      ownHeaders(item.headers),
+      item.id ?? null,
+      item.dependsOn ?? null,
+      item.atomicityGroup ?? null,
+      item.contentId ?? null,
+      item.body.length,
+    ]);
+    parts.push(encoder.encode(head), item.body);
+  }
+  let length = 0;
+  for (const part of parts) length += part.length + 1;
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length + 1;
+  }
+  return sha256Hex(all);
+}
+
+/** Header names lower-cased, `Content-Length` left out (the body's length is in the head). */
+function ownHeaders(headers: HeaderList): string[] {
+  const out: string[] = [];
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower !== 'content-length') out.push(lower, value);
+  }
+  return out;
+}

@@ -1,0 +1,255 @@
+import { problemResponse } from '../../http/problems.js';
+import { BatchError } from '../../model/BatchError.js';
+import type { SubRequest, SubResponse, SubResponseBody } from '../../model/types.js';
+import { indexOfAnswer } from '../outcomes.js';
+import type { PlannedItem } from '../planBatch.js';
+import { decodeRecordedAnswer, encodeRecordedAnswer } from './answerCodec.js';
+import type { BatchRecord, ClaimResult, RecordStore } from './RecordStore.js';
+import { RecordTooLarge } from './RecordTooLarge.js';
+import { StoreUnavailable } from './StoreUnavailable.js';
+
+/** How keyed batches are recorded (SPEC §8), every field resolved. */
+export interface RecordingPolicy {
+  store: RecordStore;
+  leaseMs: number;
+  retentionMs: number;
+  maxRecordBytes: number;
+}
+
+/** Methods whose second run changes nothing more than the first (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Methods whose start need not be recorded: running them again is harmless. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** Seconds a client is told to wait when the store cannot be reached. */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+function unavailable(): BatchError {
+  return new BatchError(
+    'record_store_unavailable',
+    'the batch records cannot be reached; nothing ran — send the batch again',
+  ).retryAfter(STORE_RETRY_AFTER_SECONDS);
+}
+
+/** Whether an item may run again when its first run's outcome is unknown (SPEC §8 "Crashes"). */
+function repeatable(request: SubRequest): boolean {
+  if (IDEMPOTENT.has(request.method)) return true;
+  return request.headers.some(([name]) => name.toLowerCase() === 'idempotency-key');
+}
+
+/**
+ * One keyed batch's record (SPEC §8): claimed under its caller-scoped key before anything
+ * runs, its lease renewed while it runs, each write's start and every answer appended as it
+ * is written, finished at the end — or replayed when it was already answered.
+ */
+export class RecordedBatch {
+  readonly #policy: RecordingPolicy;
+  readonly #key: string;
+  readonly #owner: string;
+  #renewal: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(policy: RecordingPolicy, key: string, owner: string) {
+    this.#policy = policy;
+    this.#key = key;
+    this.#owner = owner;
+  }
+
+  /**
+   * Claims `key`: a `RecordedBatch` to run (new, or taken over after a lapsed lease, with the
+   * answers it already has), the record to replay, or the `BatchError` to answer (`409` while
+   * it runs elsewhere, `422` for another batch under the key, `503` without a store).
+   */
+  static async claim(
+    policy: RecordingPolicy,
+    key: string,
+    fingerprint: string,
+    total: number,
+  ): Promise<{ run: RecordedBatch; taken?: BatchRecord } | { replay: BatchRecord }> {
+    const owner = randomId();
+    let claim: ClaimResult;
+    try {
+      claim = await policy.store.claim(key, {
+        fingerprint,
+        owner,
+        leaseMs: policy.leaseMs,
+        retentionMs: policy.retentionMs,
+        total,
+        info: '',
+        maxBytes: policy.maxRecordBytes,
+      });
+    } catch {
+      throw unavailable();
+    }
+    switch (claim.outcome) {
+      case 'new':
+        return { run: new RecordedBatch(policy, key, owner) };
+      case 'takeover':
+        return { run: new RecordedBatch(policy, key, owner), taken: claim.record };
+      case 'finished':
+        return { replay: claim.record };
+      case 'running':
+        throw new BatchError(
+          'batch_in_progress',
+          'a batch with this Idempotency-Key is still running; ask again later',
+        ).retryAfter(claim.retryAfterMs / 1000);
+      default:
+        throw new BatchError(
+          'idempotency_key_reused',
+          'this Idempotency-Key was used for another batch; nothing ran',
+        );
+    }
+  }
+
+  /**
+   * The answers a taken-over batch already has (replayed, never run again), and a `500`
+   * problem for every write that started and was never answered (its outcome is unknown)
+   * unless it may run again (SPEC §8 "Crashes").
+   */
+  static known(record: BatchRecord, items: PlannedItem[]): Map<number, SubResponse> {
+    const known = new Map<number, SubResponse>();
+    for (const [index, data] of record.answers) known.set(index, decodeRecordedAnswer(data));
+    for (const index of record.started) {
+      const item = items[index];
+      if (item === undefined || known.has(index) || repeatable(item.request)) continue;
+      known.set(
+        index,
+        problemResponse(
+          500,
+          'outcome-unknown',
+          'this request started before the server running the batch stopped, and its outcome is unknown; it was not run again',
+        ),
+      );
+    }
+    return known;
+  }
+
+  /** Recorded answers in item order, as the encoders take them (`index` for JSON Lines). */
+  static replay(record: BatchRecord, completionOrder: boolean): SubResponse[] {
+    const answers: SubResponse[] = [];
+    for (const [index, data] of [...record.answers].sort(([a], [b]) => a - b)) {
+      const answer = decodeRecordedAnswer(data);
+      if (completionOrder) answer.index = index;
+      answers.push(answer);
+    }
+    return answers;
+  }
+
+  /** Records that a write starts; rejects (the item does not run) when it cannot be. */
+  readonly beforeDispatch = async (request: SubRequest, index: number): Promise<void> => {
+    if (SAFE.has(request.method)) return;
+    const status = await this.#policy.store.started(this.#key, this.#owner, [index]);
+    if (status !== 'ok') throw new Error(`the record is ${status}`);
+  };
+
+  /**
+   * The engine's runs, each recorded before it goes on; the record finished at the end. A
+   * consumer that stops early (the client went away) does not stop the batch: it runs to
+   * its end and is recorded, so that the retry finds every answer (SPEC §8).
+   */
+  record(runs: AsyncGenerator<SubResponse[]>): AsyncIterable<SubResponse[]> {
+    const recorded = this.#recorded(runs);
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => recorded.next(),
+        return: async () => {
+          void drain(recorded);
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  }
+
+  async *#recorded(runs: AsyncGenerator<SubResponse[]>): AsyncGenerator<SubResponse[]> {
+    const { store, leaseMs } = this.#policy;
+    this.#renewal = setInterval(
+      () => {
+        store.renew(this.#key, this.#owner, leaseMs).catch(() => {});
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    try {
+      for await (const run of runs) {
+        const whole = await Promise.all(run.map(wholeBody));
+        await this.#append(whole);
+        yield whole;
+      }
+      await store.finish(this.#key, this.#owner, this.#policy.retentionMs).catch(() => {});
+    } finally {
+      clearInterval(this.#renewal);
+    }
+  }
+
+  /** Appends a run's answers; a record past its bound keeps a problem in their place. */
+  async #append(run: SubResponse[]): Promise<void> {
+    const entries = run.map((answer) => ({
+      index: indexOfAnswer.get(answer) ?? -1,
+      data: encodeRecordedAnswer(answer, answer.body as Uint8Array),
+    }));
+    const store = this.#policy.store;
+    try {
+      await store.append(
+        this.#key,
+        this.#owner,
+        entries.filter(({ index }) => index >= 0),
+      );
+    } catch (error) {
+      if (!(error instanceof RecordTooLarge)) return; // unreachable store: answered, not recorded
+      const tooLarge = problemResponse(
+        507,
+        'record-too-large',
+        'this answer was not recorded: the batch record is full; it is not replayed',
+      );
+      const replacement = entries.map(({ index }) => ({
+        index,
+        data: encodeRecordedAnswer(tooLarge, tooLarge.body as Uint8Array),
+      }));
+      await store.append(this.#key, this.#owner, replacement).catch(() => {});
+    }
+  }
+}
+
+/** The answer with its body read whole (a recorded answer keeps its bytes). */
+async function wholeBody(answer: SubResponse): Promise<SubResponse> {
+  const body: SubResponseBody = answer.body;
+  if (body === null || body instanceof Uint8Array) {
+    if (body === null) {
+      const copy = { ...answer, body: new Uint8Array(0) };
+      const index = indexOfAnswer.get(answer);
+      if (index !== undefined) indexOfAnswer.set(copy, index);
+      return copy;
+    }
+    return answer;
+  }
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  const copy = { ...answer, body: bytes };
+  const index = indexOfAnswer.get(answer);
+  if (index !== undefined) indexOfAnswer.set(copy, index);
+  return copy;
+}
+
+async function drain(iterator: AsyncGenerator<SubResponse[]>): Promise<void> {
+  try {
+    for (;;) if ((await iterator.next()).done) return;
+  } catch {
+    // The batch ends as it can; what was recorded stays.
+  }
+}
+
+/** 128 random bits, hex: an owner token or a monitor id (unguessable). */
+export function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
