@@ -302,8 +302,10 @@ function withoutLineBreaks(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * The JSON answer (`{"responses":[…]}`), or with `lines` JSON Lines (one object a line,
- * each with its `index`); each run of answers as one chunk when its bodies are small.
+ * The JSON answer (`{"responses":[…],"failed":[…]}`), or with `lines` JSON Lines (one
+ * object a line, each with its `index`); each run of answers as one chunk when its bodies
+ * are small. `failed` (SPEC §3 "Failures at a glance") lists the positions of the answers
+ * with a status ≥ 400, gathered as they are written: nothing is held back for it.
  */
 async function* encodeJson(
   runs: AsyncIterable<readonly SubResponse[]>,
@@ -312,8 +314,12 @@ async function* encodeJson(
   const out = new ChunkWriter(COALESCE_BYTES);
   let separator = lines ? '' : '{"responses":[';
   const suffix = lines ? '\n' : '';
+  let position = 0;
+  let failed = '';
   for await (const run of runs) {
     for (const response of run) {
+      if (response.status >= 400) failed += failed === '' ? position : `,${position}`;
+      position++;
       const body = response.body;
       let bytes: Uint8Array;
       if (body === null) bytes = EMPTY_BYTES;
@@ -328,6 +334,6 @@ async function* encodeJson(
     }
     for (const chunk of out.take()) yield chunk;
   }
-  if (!lines) out.latin1(separator === ',' ? ']}' : '{"responses":[]}');
+  if (!lines) out.latin1(`${separator === ',' ? ']' : '{"responses":[]'},"failed":[${failed}]}`);
   for (const chunk of out.take()) yield chunk;
 }
