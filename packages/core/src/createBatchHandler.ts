@@ -5,6 +5,8 @@ import { EMPTY_BYTES, utf8 } from './http/bytes.js';
 import { acceptsJsonLines } from './http/contentType.js';
 import { getHeader } from './http/headerNames.js';
 import { compileInheritPolicy } from './http/headerPolicy.js';
+import { dropBodyIfMinimal } from './http/minimalAnswer.js';
+import { readBatchPreferences } from './http/preferences.js';
 import { settleBody } from './http/readAhead.js';
 import type { BodyInput } from './http/readBody.js';
 import {
@@ -41,6 +43,12 @@ export interface DispatchContext {
   index: number;
   /** The batch request the item came in. */
   batch: BatchRequestInfo;
+  /**
+   * The batch asked for `Prefer: return=minimal` (SPEC §7): an answer with a status below
+   * 400 is sent without its body, so the dispatcher need not read one (a stream may be
+   * cancelled, and whatever body is returned is dropped unread).
+   */
+  returnMinimal: boolean;
 }
 
 /** The outer batch request, as the dispatcher may need it (its body already read). */
@@ -289,10 +297,13 @@ interface AnswerShape {
   jsonLines: boolean;
   /** An OData batch echoes each Content-ID unchanged (SPEC §2). */
   echoContentId: boolean;
+  /** `Prefer: return=minimal` (SPEC §7): answers < 400 without their bodies. */
+  minimal: boolean;
 }
 
 function chooseAnswerShape(input: BatchInput, planned: PlannedBatch): AnswerShape {
   return {
+    minimal: readBatchPreferences(input.headers).returnMinimal,
     jsonLines: planned.format === 'json' && acceptsJsonLines(getHeader(input.headers, 'accept')),
     echoContentId: planned.format === 'multipart' && isODataBatch(planned.batchPath, input.headers),
   };
@@ -313,14 +324,21 @@ function runAndEncode(
     native: input.native,
   };
   const { dispatch } = options;
+  const returnMinimal = shape.minimal;
   const runs = executeBatchRuns(planned.items, {
     ...executeOptions(options, planned),
     order: shape.jsonLines ? 'completion' : 'request',
-    run: (request, index, signal) => dispatch(request, { signal, index, batch }),
+    // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
+    run: returnMinimal
+      ? async (request, index, signal) =>
+          dropBodyIfMinimal(await dispatch(request, { signal, index, batch, returnMinimal }))
+      : (request, index, signal) => dispatch(request, { signal, index, batch, returnMinimal }),
     signal: input.signal,
   });
   const encoded = encodeResponseRuns(planned.format, runs, shape);
-  return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
+  const headers: HeaderList = [['content-type', encoded.contentType]];
+  if (returnMinimal) headers.push(['preference-applied', 'return=minimal']);
+  return { status: 200, headers, body: encoded.body };
 }
 
 /** What the engine takes from the options and the plan (the rest is per request). */
