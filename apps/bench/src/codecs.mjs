@@ -589,7 +589,7 @@ function naiveJsonResponse(responses) {
     const head = `${i === 0 ? '' : ','}{"status":200,"id":"${response.id}","headers":{"Content-Type":"application/json"},"body":`;
     pieces.push(Buffer.from(head), /** @type {Uint8Array} */ (response.body), Buffer.from('}'));
   });
-  pieces.push(Buffer.from(']}'));
+  pieces.push(Buffer.from('],"failed":[]}'));
   return Buffer.concat(pieces);
 }
 

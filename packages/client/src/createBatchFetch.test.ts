@@ -68,6 +68,62 @@ function fakeServer(options: BatchOptions & { dispatch?: Dispatcher } = {}) {
 }
 
 describe.each(['json', 'multipart'] as const)('createBatchFetch (%s)', (format) => {
+  it('batch(): the answers in order, with the positions of those that failed', async () => {
+    const server = fakeServer({
+      dispatch: async (request) => ({
+        status: Number(request.target.slice(1)),
+        headers: [['content-type', 'text/plain']],
+        body: encoder.encode('x'),
+      }),
+    });
+    const fetch = createBatchFetch({
+      endpoint: ENDPOINT,
+      format,
+      fetch: server.fetch,
+      maxBatchSize: 2,
+    });
+    const answers = await fetch.batch(
+      ['/200', '/404', '/201', '/424', '/500'].map((path) => [path]),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 404, 201, 424, 500]);
+    expect(answers.failed).toEqual([1, 3, 4]);
+    expect((await fetch.batch([['/204']])).failed).toEqual([]);
+  });
+
+  it('minimal: asks Prefer: return=minimal; a call below 400 resolves without body, a failed one whole', async () => {
+    const prefers: Array<string | null> = [];
+    const server = fakeServer({
+      dispatch: async (request) => ({
+        status: request.target === '/bad' ? 400 : 201,
+        headers: [
+          ['content-type', 'text/plain'],
+          ['location', '/articles/1'],
+        ],
+        body: encoder.encode('body'),
+      }),
+    });
+    const send = async (input: RequestInfo | URL, init?: RequestInit) => {
+      prefers.push(new Headers(init?.headers).get('prefer'));
+      return server.fetch(input, init);
+    };
+    const fetch = createBatchFetch({
+      endpoint: ENDPOINT,
+      format,
+      fetch: send,
+      maxBatchSize: 10,
+      minimal: true,
+    });
+    const [created, bad] = await fetch.batch([['/new', { method: 'POST' }], ['/bad']]);
+    expect(prefers).toEqual(['return=minimal']);
+    expect(created!.status).toBe(201);
+    expect(created!.headers.get('location')).toBe('/articles/1');
+    expect(await created!.text()).toBe('');
+    expect(await bad!.text()).toBe('body');
+    const plain = createBatchFetch({ endpoint: ENDPOINT, format, fetch: send, maxBatchSize: 10 });
+    expect(await (await plain('/x')).text()).toBe('body');
+    expect(prefers[1]).toBeNull();
+  });
+
   it('sends calls made in the same tick as one batch, each answered with a real Response', async () => {
     const server = fakeServer();
     const fetch = createBatchFetch({

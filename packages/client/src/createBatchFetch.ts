@@ -43,12 +43,28 @@ export interface BatchFetchOptions {
    * `Authorization` for one).
    */
   headers?: HeadersInit;
+  /**
+   * Ask for minimal answers (`Prefer: return=minimal`, SPEC §7): a call answered below 400
+   * resolves with its status and headers only (`Location`, `ETag`… kept) and an empty
+   * body; a failed call keeps its whole answer. For imports, where the bodies of what
+   * succeeded are not read.
+   * @default false
+   */
+  minimal?: boolean;
 }
+
+/** What `batch()` resolves with: the answers in order, and the positions of those that failed. */
+export type BatchResponses = Response[] & {
+  /** 0-based positions, ascending, of the answers with a status ≥ 400 (SPEC §3 "failed"). */
+  failed: number[];
+};
 
 /** A batching `fetch`: same signature, plus the explicit `batch()` form. */
 export interface BatchFetch extends FetchFunction {
-  /** Sends these requests as batches now, answers in order. */
-  batch(requests: ReadonlyArray<Request | [RequestInfo | URL, RequestInit?]>): Promise<Response[]>;
+  /** Sends these requests as batches now, answers in order (with the failed positions). */
+  batch(
+    requests: ReadonlyArray<Request | [RequestInfo | URL, RequestInit?]>,
+  ): Promise<BatchResponses>;
   /** Sends what is gathered now, without waiting for the window. */
   flush(): void;
 }
@@ -181,6 +197,7 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
       // SPEC §6: JSON batches ask for JSON Lines, so that each call resolves as its item
       // finishes; a server that does not speak it answers plain JSON (still accepted).
       if (format === 'json' && !headers.has('accept')) headers.set('accept', JSON_ACCEPT);
+      if (options.minimal === true) headers.append('prefer', 'return=minimal');
       let response: Response;
       try {
         response = await send(endpoint, {
@@ -318,7 +335,11 @@ export function createBatchFetch(options: BatchFetchOptions): BatchFetch {
       Array.isArray(entry) ? batchFetch(entry[0], entry[1]) : batchFetch(entry),
     );
     flush();
-    return Promise.all(promises);
+    return Promise.all(promises).then((responses) =>
+      Object.assign(responses, {
+        failed: responses.flatMap((response, index) => (response.status >= 400 ? [index] : [])),
+      }),
+    );
   };
   return batchFetch;
 }

@@ -975,6 +975,7 @@ describe('SPEC §3 — atomicityGroup echoed in JSON answers', () => {
         { status: 201, id: 'a', atomicityGroup: 'g1', headers: {}, body: '' },
         { status: 200, id: 'b', headers: {}, body: '' },
       ],
+      failed: [],
     });
     const decoded = await decodeBatchResponse({
       contentType: 'application/json',

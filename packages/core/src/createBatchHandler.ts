@@ -1,10 +1,12 @@
-import { executeBatchRuns } from './engine/executeBatch.js';
+import { type ExecuteOptions, executeBatchRuns, type PlannedItem } from './engine/executeBatch.js';
 import { isBatchRoute, planBatch } from './engine/planBatch.js';
 import { referencedTarget } from './engine/references.js';
 import { EMPTY_BYTES, utf8 } from './http/bytes.js';
 import { acceptsJsonLines } from './http/contentType.js';
 import { getHeader } from './http/headerNames.js';
 import { compileInheritPolicy } from './http/headerPolicy.js';
+import { dropBodyIfMinimal } from './http/minimalAnswer.js';
+import { readBatchPreferences } from './http/preferences.js';
 import { settleBody } from './http/readAhead.js';
 import type { BodyInput } from './http/readBody.js';
 import {
@@ -21,7 +23,13 @@ import {
 } from './http/unreadBody.js';
 import { BatchError, PROBLEM_CONTENT_TYPE } from './model/BatchError.js';
 import { resolveLimits } from './model/limits.js';
-import type { BatchFormat, HeaderList, SubRequest, SubResponse } from './model/types.js';
+import type {
+  BatchFormat,
+  HeaderList,
+  ResolvedBatchLimits,
+  SubRequest,
+  SubResponse,
+} from './model/types.js';
 import { isODataBatch } from './multipart/isODataBatch.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
 import { decodeBatchRequest } from './wire/decodeBatchRequest.js';
@@ -35,6 +43,12 @@ export interface DispatchContext {
   index: number;
   /** The batch request the item came in. */
   batch: BatchRequestInfo;
+  /**
+   * The batch asked for `Prefer: return=minimal` (SPEC §7): an answer with a status below
+   * 400 is sent without its body, so the dispatcher need not read one (a stream may be
+   * cancelled, and whatever body is returned is dropped unread).
+   */
+  returnMinimal: boolean;
 }
 
 /** The outer batch request, as the dispatcher may need it (its body already read). */
@@ -120,7 +134,9 @@ export interface BatchHandler {
   fetch(request: Request, init?: BatchFetchInit): Promise<Response>;
 }
 
+/** The handler's options, every field resolved once, at creation. */
 interface ResolvedOptions {
+  dispatch: Dispatcher;
   concurrency: number;
   parallel: 'reads' | 'all';
   stopOnError: boolean;
@@ -128,6 +144,13 @@ interface ResolvedOptions {
   deadlineMs: number | undefined;
   inherits: (lowerName: string) => boolean;
   onItem: ((info: BatchItemInfo) => void) | undefined;
+  limits: ResolvedBatchLimits;
+  discard: DiscardLimits;
+  formats: BatchOptions['formats'];
+  batchPath: string | undefined;
+  basePath: string | undefined;
+  base64StringBodies: boolean | undefined;
+  transaction: BatchOptions['transaction'];
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -153,13 +176,8 @@ function discardLimits(options: BatchOptions): DiscardLimits {
   };
 }
 
-/**
- * Creates a batch endpoint from a dispatcher (SPEC §4, §5): validates the whole batch
- * before anything runs, resolves targets, applies header inheritance, runs the items in
- * order (or `concurrency` at once), honours `dependsOn`, `onError`, timeouts, the
- * deadline and client disconnects, and streams the answers in request order.
- */
-export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
+/** Every option checked and defaulted field by field: a bad one fails at creation, not at the first request. */
+function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
   const { dispatch } = options;
   if (typeof dispatch !== 'function')
     throw new TypeError('createBatchHandler needs a dispatch function');
@@ -171,7 +189,8 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
   if (parallel !== 'reads' && parallel !== 'all') {
     throw new TypeError("parallel must be 'reads' or 'all'");
   }
-  const resolved: ResolvedOptions = {
+  return {
+    dispatch,
     concurrency,
     parallel,
     stopOnError: (options.onError ?? 'continue') === 'stop',
@@ -179,151 +198,237 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
     deadlineMs: positive('deadlineMs', options.deadlineMs),
     inherits: compileInheritPolicy(options.inheritHeaders),
     onItem: options.onItem,
+    limits: resolveLimits(options),
+    discard: discardLimits(options),
+    formats: options.formats,
+    batchPath: options.batchPath,
+    basePath: options.basePath,
+    base64StringBodies: options.base64StringBodies,
+    transaction: options.transaction,
   };
-  // Resolved now, so that a bad limit fails at creation, not at the first request.
-  const limits = resolveLimits(options);
-  const discard = discardLimits(options);
-  const formats = options.formats;
+}
 
+/**
+ * Creates a batch endpoint from a dispatcher (SPEC §4, §5): validates the whole batch
+ * before anything runs, resolves targets, applies header inheritance, runs the items in
+ * order (or `concurrency` at once), honours `dependsOn`, `onError`, timeouts, the
+ * deadline and client disconnects, and streams the answers in request order.
+ */
+export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
+  const resolved = resolveHandlerOptions(options);
   /** `hasBody`: the request has a body whatever its headers say (see `planUnreadBody`). */
-  const handle = async (input: BatchInput, hasBody = false): Promise<BatchOutput> => {
-    const body = trackBody(input.body);
-    try {
-      if (input.method.toUpperCase() !== 'POST') {
-        throw new BatchError(
-          'method_not_allowed',
-          `${input.method} is not allowed on a batch route; use POST`,
-        );
-      }
-      const batchPath = options.batchPath ?? pathOfTarget(input.path);
-      const host = getHeader(input.headers, 'host');
-      const decoded = await decodeBatchRequest(
-        {
-          contentType: getHeader(input.headers, 'content-type'),
-          body: body.body,
-          host,
-          formats,
-          base64StringBodies: options.base64StringBodies,
-        },
-        limits,
-      );
-      const base =
-        options.basePath === undefined
-          ? baseOfBatchPath(batchPath)
-          : normaliseBase(options.basePath);
-      const items = planBatch(decoded, {
-        batchPath,
-        base,
-        outerHeaders: input.headers,
-        inherits: resolved.inherits,
-      });
-      const batch: BatchRequestInfo = {
-        method: input.method,
-        path: input.path,
-        headers: input.headers,
-        format: decoded.format,
-        native: input.native,
-      };
-      // SPEC §3: a JSON batch whose client asks for JSON Lines is answered in completion order.
-      const jsonLines =
-        decoded.format === 'json' && acceptsJsonLines(getHeader(input.headers, 'accept'));
-      const encoded = encodeResponseRuns(
-        decoded.format,
-        executeBatchRuns(items, {
-          order: jsonLines ? 'completion' : 'request',
-          run: (request, index, signal) => dispatch(request, { signal, index, batch }),
-          concurrency: resolved.concurrency,
-          parallel: resolved.parallel,
-          stopOnError: resolved.stopOnError,
-          timeoutMs: resolved.timeoutMs,
-          deadlineMs: resolved.deadlineMs,
-          signal: input.signal,
-          onItem: resolved.onItem,
-          transaction: options.transaction,
-          collapseFailedGroups: decoded.format === 'multipart',
-          resolveReference: (location, referenced, rest) => {
-            const target = referencedTarget(location, referenced, rest, host ?? 'localhost');
-            if (target === undefined)
-              return { error: 'the Location of the request it refers to is on another origin' };
-            const resolvedTarget = resolveTarget(target, base);
-            const path = pathOfTarget(resolvedTarget);
-            return isBatchRoute(path, comparablePath(batchPath))
-              ? { error: 'the reference leads to the batch route' }
-              : { target: resolvedTarget, path };
-          },
-        }),
-        {
-          jsonLines,
-          // SPEC §2: an OData batch echoes each Content-ID unchanged.
-          echoContentId: decoded.format === 'multipart' && isODataBatch(batchPath, input.headers),
-        },
-      );
-      return { status: 200, headers: [['content-type', encoded.contentType]], body: encoded.body };
-    } catch (error) {
-      const output = errorOutput(error);
-      const unreadBody = planUnreadBody(input.headers, body, discard, hasBody);
-      if (unreadBody !== undefined) {
-        output.unreadBody = unreadBody;
-        if (unreadBody.action === 'close') output.headers.push(['connection', 'close']);
-      }
-      return output;
-    }
-  };
-
+  const handle = (input: BatchInput, hasBody = false) => answerBatch(resolved, input, hasBody);
   return {
     handle: (input) => handle(input),
-    async fetch(request: Request, init: BatchFetchInit = {}): Promise<Response> {
-      const url = new URL(request.url);
-      let headers = init.headers;
-      if (headers === undefined) {
-        const list: HeaderList = [];
-        request.headers.forEach((value, name) => {
-          list.push([name, value]);
-        });
-        headers = list;
-      }
-      if (getHeader(headers, 'host') === undefined) headers = [...headers, ['host', url.host]];
-      // Aborted when the client goes away or stops reading (cancels the response body).
-      const controller = new AbortController();
-      const abort = () => controller.abort();
-      const clientSignal = init.signal ?? request.signal;
-      if (clientSignal.aborted) abort();
-      clientSignal.addEventListener('abort', abort, { once: true });
-      const forget = () => clientSignal.removeEventListener('abort', abort);
-      // `init.body` (and `init.headers`) spare a server whose `Request` is made lazily from
-      // reading `request.body`; a fetch `Request` hides Content-Length, so its body counts.
-      const stream = init.body === undefined ? request.body : null;
-      const output = await handle(
-        {
-          method: request.method,
-          path: url.pathname + url.search,
-          headers,
-          body: init.body ?? (stream === null ? EMPTY_BYTES : streamChunks(stream)),
-          signal: controller.signal,
-          native: init.native,
-        },
-        init.headers === undefined && stream !== null,
+    fetch: (request, init = {}) => answerFetchRequest(handle, request, init),
+  };
+}
+
+/** The batch, decoded and planned: everything checked, nothing run yet. */
+interface PlannedBatch {
+  format: BatchFormat;
+  items: PlannedItem[];
+  /** The batch route (for the nesting guard and OData detection). */
+  batchPath: string;
+  /** What targets resolve against. */
+  base: string;
+  host: string | undefined;
+}
+
+/** Answers one batch: decode and plan, then run and encode; any refusal becomes a problem answer. */
+async function answerBatch(
+  options: ResolvedOptions,
+  input: BatchInput,
+  hasBody: boolean,
+): Promise<BatchOutput> {
+  const body = trackBody(input.body);
+  try {
+    if (input.method.toUpperCase() !== 'POST') {
+      throw new BatchError(
+        'method_not_allowed',
+        `${input.method} is not allowed on a batch route; use POST`,
       );
-      if (output.unreadBody !== undefined) {
-        if (init.body !== undefined) init.onUnreadBody?.(output.unreadBody);
-        else if (stream !== null) discardRest(stream, output.unreadBody);
-      }
-      const settled = await settleBody(output.headers, output.body);
-      if ('whole' in settled) {
-        // One buffer with its length, which a server writes with its head.
-        forget();
-        return new Response(settled.whole as Uint8Array<ArrayBuffer>, {
-          status: output.status,
-          headers: settled.headers,
-        });
-      }
-      const body = toReadableStream(settled.first, settled.rest, () => {
-        forget();
-        abort();
-      });
-      return new Response(body, { status: output.status, headers: settled.headers });
+    }
+    const planned = await decodeAndPlan(options, input, body.body);
+    return runAndEncode(options, input, planned);
+  } catch (error) {
+    const output = errorOutput(error);
+    const unreadBody = planUnreadBody(input.headers, body, options.discard, hasBody);
+    if (unreadBody !== undefined) {
+      output.unreadBody = unreadBody;
+      if (unreadBody.action === 'close') output.headers.push(['connection', 'close']);
+    }
+    return output;
+  }
+}
+
+/** Reads the batch request (limits enforced while it arrives) and plans it (SPEC §4 "Validate everything first"). */
+async function decodeAndPlan(
+  options: ResolvedOptions,
+  input: BatchInput,
+  body: BodyInput,
+): Promise<PlannedBatch> {
+  const batchPath = options.batchPath ?? pathOfTarget(input.path);
+  const host = getHeader(input.headers, 'host');
+  const decoded = await decodeBatchRequest(
+    {
+      contentType: getHeader(input.headers, 'content-type'),
+      body,
+      host,
+      formats: options.formats,
+      base64StringBodies: options.base64StringBodies,
+    },
+    options.limits,
+  );
+  const base =
+    options.basePath === undefined ? baseOfBatchPath(batchPath) : normaliseBase(options.basePath);
+  const items = planBatch(decoded, {
+    batchPath,
+    base,
+    outerHeaders: input.headers,
+    inherits: options.inherits,
+  });
+  return { format: decoded.format, items, batchPath, base, host };
+}
+
+/** How the answer is written, chosen from the batch request (SPEC §2, §3). */
+interface AnswerShape {
+  /** JSON Lines: answers in completion order (SPEC §3). */
+  jsonLines: boolean;
+  /** An OData batch echoes each Content-ID unchanged (SPEC §2). */
+  echoContentId: boolean;
+  /** `Prefer: return=minimal` (SPEC §7): answers < 400 without their bodies. */
+  minimal: boolean;
+}
+
+function chooseAnswerShape(input: BatchInput, planned: PlannedBatch): AnswerShape {
+  return {
+    minimal: readBatchPreferences(input.headers).returnMinimal,
+    jsonLines: planned.format === 'json' && acceptsJsonLines(getHeader(input.headers, 'accept')),
+    echoContentId: planned.format === 'multipart' && isODataBatch(planned.batchPath, input.headers),
+  };
+}
+
+/** Runs the planned items through the dispatcher and encodes their answers as they come. */
+function runAndEncode(
+  options: ResolvedOptions,
+  input: BatchInput,
+  planned: PlannedBatch,
+): BatchOutput {
+  const shape = chooseAnswerShape(input, planned);
+  const batch: BatchRequestInfo = {
+    method: input.method,
+    path: input.path,
+    headers: input.headers,
+    format: planned.format,
+    native: input.native,
+  };
+  const { dispatch } = options;
+  const returnMinimal = shape.minimal;
+  const runs = executeBatchRuns(planned.items, {
+    ...executeOptions(options, planned),
+    order: shape.jsonLines ? 'completion' : 'request',
+    // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
+    run: returnMinimal
+      ? async (request, index, signal) =>
+          dropBodyIfMinimal(await dispatch(request, { signal, index, batch, returnMinimal }))
+      : (request, index, signal) => dispatch(request, { signal, index, batch, returnMinimal }),
+    signal: input.signal,
+  });
+  const encoded = encodeResponseRuns(planned.format, runs, shape);
+  const headers: HeaderList = [['content-type', encoded.contentType]];
+  if (returnMinimal) headers.push(['preference-applied', 'return=minimal']);
+  return { status: 200, headers, body: encoded.body };
+}
+
+/** What the engine takes from the options and the plan (the rest is per request). */
+function executeOptions(
+  options: ResolvedOptions,
+  planned: PlannedBatch,
+): Omit<ExecuteOptions, 'run' | 'signal' | 'order'> {
+  const { base, batchPath, host } = planned;
+  return {
+    concurrency: options.concurrency,
+    parallel: options.parallel,
+    stopOnError: options.stopOnError,
+    timeoutMs: options.timeoutMs,
+    deadlineMs: options.deadlineMs,
+    onItem: options.onItem,
+    transaction: options.transaction,
+    collapseFailedGroups: planned.format === 'multipart',
+    resolveReference: (location, referenced, rest) => {
+      const target = referencedTarget(location, referenced, rest, host ?? 'localhost');
+      if (target === undefined)
+        return { error: 'the Location of the request it refers to is on another origin' };
+      const resolvedTarget = resolveTarget(target, base);
+      const path = pathOfTarget(resolvedTarget);
+      return isBatchRoute(path, comparablePath(batchPath))
+        ? { error: 'the reference leads to the batch route' }
+        : { target: resolvedTarget, path };
     },
   };
+}
+
+/** The outer request's headers as plain values, with a `Host` (from the URL when it has none). */
+function headersOf(request: Request, init: BatchFetchInit, url: URL): HeaderList {
+  let headers = init.headers;
+  if (headers === undefined) {
+    const list: HeaderList = [];
+    request.headers.forEach((value, name) => {
+      list.push([name, value]);
+    });
+    headers = list;
+  }
+  if (getHeader(headers, 'host') === undefined) headers = [...headers, ['host', url.host]];
+  return headers;
+}
+
+/** Answers a WHATWG `Request` through `handle` (see `BatchHandler.fetch`). */
+async function answerFetchRequest(
+  handle: (input: BatchInput, hasBody: boolean) => Promise<BatchOutput>,
+  request: Request,
+  init: BatchFetchInit,
+): Promise<Response> {
+  const url = new URL(request.url);
+  // Aborted when the client goes away or stops reading (cancels the response body).
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const clientSignal = init.signal ?? request.signal;
+  if (clientSignal.aborted) abort();
+  clientSignal.addEventListener('abort', abort, { once: true });
+  const forget = () => clientSignal.removeEventListener('abort', abort);
+  // `init.body` (and `init.headers`) spare a server whose `Request` is made lazily from
+  // reading `request.body`; a fetch `Request` hides Content-Length, so its body counts.
+  const stream = init.body === undefined ? request.body : null;
+  const output = await handle(
+    {
+      method: request.method,
+      path: url.pathname + url.search,
+      headers: headersOf(request, init, url),
+      body: init.body ?? (stream === null ? EMPTY_BYTES : streamChunks(stream)),
+      signal: controller.signal,
+      native: init.native,
+    },
+    init.headers === undefined && stream !== null,
+  );
+  if (output.unreadBody !== undefined) {
+    if (init.body !== undefined) init.onUnreadBody?.(output.unreadBody);
+    else if (stream !== null) discardRest(stream, output.unreadBody);
+  }
+  const settled = await settleBody(output.headers, output.body);
+  if ('whole' in settled) {
+    // One buffer with its length, which a server writes with its head.
+    forget();
+    return new Response(settled.whole as Uint8Array<ArrayBuffer>, {
+      status: output.status,
+      headers: settled.headers,
+    });
+  }
+  const body = toReadableStream(settled.first, settled.rest, () => {
+    forget();
+    abort();
+  });
+  return new Response(body, { status: output.status, headers: settled.headers });
 }
 
 /** `/api/` → `/api`; `/` stays. */

@@ -46,6 +46,8 @@ export {
 export { canonicalHeaderName, isToken } from './http/headerNames.js';
 export type { InheritHeadersPolicy } from './http/headerPolicy.js';
 export { applyHeaderPolicy, compileInheritPolicy, isNeverInherited } from './http/headerPolicy.js';
+export type { BatchPreferences, Preference } from './http/preferences.js';
+export { inheritablePrefer, parsePrefer, readBatchPreferences } from './http/preferences.js';
 export type { SettledBody } from './http/readAhead.js';
 export { settleBody } from './http/readAhead.js';
 export type { BodyInput } from './http/readBody.js';

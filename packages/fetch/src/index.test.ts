@@ -204,3 +204,41 @@ describe('batch() over a plain fetch handler, in-process', () => {
     expect(seen).toEqual([{ env: 'e', ctx: 'c' }]);
   });
 });
+
+describe('Prefer: return=minimal (SPEC §7)', () => {
+  it('a streamed body of an answer below 400 is cancelled, not read; one of 400 and above is read', async () => {
+    const pulled: string[] = [];
+    const cancelled: string[] = [];
+    const app = (request: Request) => {
+      const path = new URL(request.url).pathname;
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled.push(path);
+          if (sent++ < 3) controller.enqueue(new TextEncoder().encode('chunk'));
+          else controller.close();
+        },
+        cancel() {
+          cancelled.push(path);
+        },
+      });
+      return new Response(body, {
+        status: path === '/bad' ? 400 : 200,
+        headers: { 'content-type': 'text/plain' },
+      });
+    };
+    const request = batchRequest('json', [{ target: '/ok' }, { target: '/bad' }]);
+    request.headers.set('prefer', 'return=minimal');
+    const response = await batch(app)(request);
+    expect(response.headers.get('preference-applied')).toBe('return=minimal');
+    const answer = (await response.json()) as {
+      responses: Array<{ status: number; body?: string }>;
+      failed: number[];
+    };
+    expect(answer.responses.map((item) => item.body)).toEqual([undefined, 'chunkchunkchunk']);
+    expect(answer.failed).toEqual([1]);
+    expect(cancelled).toEqual(['/ok']);
+    // A ReadableStream pulls once to fill its queue when it is made; never more for /ok.
+    expect(pulled.filter((path) => path === '/ok').length).toBeLessThanOrEqual(1);
+  });
+});

@@ -80,13 +80,13 @@ export function createFetchDispatcher(app: FetchApp): Dispatcher {
     env: unknown,
     ctx: unknown,
   ) => Response | Promise<Response>;
-  return async (request, { signal, batch }) => {
+  return async (request, { signal, batch, returnMinimal }) => {
     const outer = batch.native as FetchBatchContext;
     const response = await run(
       createSubRequest(outer.origin, request, signal),
       outer.env,
       outer.executionCtx,
     );
-    return readSubResponse(response);
+    return readSubResponse(response, returnMinimal);
   };
 }

@@ -13,9 +13,13 @@ const encoder = new TextEncoder();
  * server writes such a body straight to the socket. The body is read from there the same
  * way — copied, so the app keeps no handle on what is sent — and no stream is made. Any other
  * `Response` (undici's, a stream or Blob body, an already materialised one) is read with
- * `arrayBuffer()`.
+ * `arrayBuffer()` — or, with `returnMinimal` and a status below 400 (SPEC §7: the answer
+ * drops the body), cancelled unread.
  */
-export async function readSubResponse(response: Response): Promise<SubResponse> {
+export async function readSubResponse(
+  response: Response,
+  returnMinimal = false,
+): Promise<SubResponse> {
   const kept = keptOf(response);
   if (kept !== undefined) {
     // No reason phrase: a kept body's statusText cannot be read without building the real
@@ -24,11 +28,12 @@ export async function readSubResponse(response: Response): Promise<SubResponse> 
   }
   const status = response.status;
   const headers = headerListOf(response);
-  const answer: SubResponse = {
-    status,
-    headers,
-    body: response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer()),
-  };
+  const answer: SubResponse = { status, headers, body: EMPTY };
+  if (response.body !== null) {
+    // `Prefer: return=minimal` drops the body of an answer below 400: cancelled, not read.
+    if (returnMinimal && status < 400) response.body.cancel().catch(() => {});
+    else answer.body = new Uint8Array(await response.arrayBuffer());
+  }
   if (response.statusText !== '') answer.statusText = response.statusText;
   return answer;
 }

@@ -1,4 +1,5 @@
 import type { HeaderList } from '../model/types.js';
+import { inheritablePrefer } from './preferences.js';
 
 /**
  * Which outer-request headers a sub-request inherits (SPEC §4):
@@ -50,7 +51,8 @@ export function compileInheritPolicy(
 /**
  * The headers a sub-request is dispatched with: its own (defaults already merged in),
  * then the inherited outer headers it does not set itself, plus any header the outer
- * `Connection` header names is dropped; `Host` is always the outer request's.
+ * `Connection` header names is dropped; `Host` is always the outer request's. An inherited
+ * `Prefer` loses `respond-async` (SPEC §7), which only the batch layer applies.
  */
 export function applyHeaderPolicy(
   own: HeaderList,
@@ -74,8 +76,14 @@ export function applyHeaderPolicy(
   for (const header of outer) {
     const lower = header[0].toLowerCase();
     if (lower === 'host') headers.push(header);
-    else if (!ownNames.has(lower) && !connectionNames.has(lower) && inherits(lower))
-      headers.push(header);
+    else if (!ownNames.has(lower) && !connectionNames.has(lower) && inherits(lower)) {
+      if (lower !== 'prefer') headers.push(header);
+      else {
+        // SPEC §7: `respond-async` belongs to the batch; the rest of `Prefer` is passed on.
+        const value = inheritablePrefer(header[1]);
+        if (value !== undefined) headers.push(value === header[1] ? header : [header[0], value]);
+      }
+    }
   }
   return headers;
 }

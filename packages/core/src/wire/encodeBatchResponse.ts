@@ -2,6 +2,7 @@ import { concatBytes, EMPTY_BYTES, fromUtf8Strict, toBase64 } from '../http/byte
 import { ChunkWriter } from '../http/chunkWriter.js';
 import { isJsonMediaType, isTextMediaType, JSON_LINES_CONTENT_TYPE } from '../http/contentType.js';
 import { canonicalHeaderName, getHeader } from '../http/headerNames.js';
+import { cancelBody, isMinimalAnswer, minimalHeaders } from '../http/minimalAnswer.js';
 import { isJsonText } from '../json/isJsonText.js';
 import type { BatchFormat, HeaderList, SubResponse, SubResponseBody } from '../model/types.js';
 import { changeSetBoundaryFor, createBoundary } from '../multipart/multipartBoundary.js';
@@ -34,6 +35,16 @@ export interface EncodeBatchResponseOptions {
    * @default false
    */
   jsonLines?: boolean;
+  /**
+   * `Prefer: return=minimal` (SPEC §7): every answer with a status < 400 is written with
+   * its status and headers only — no body (JSON: no `body` member; multipart:
+   * `Content-Length: 0`), without the headers that described it (`Content-Type`,
+   * `Content-Length`, `Content-Encoding`, `Content-Range`, `Transfer-Encoding`); a streamed
+   * body is cancelled, not read. Answers ≥ 400 are written whole. The batch answer should
+   * say so: `Preference-Applied: return=minimal`.
+   * @default false
+   */
+  minimal?: boolean;
 }
 
 /** A batch response ready to send: its content type and its body as a stream. */
@@ -69,9 +80,10 @@ export function encodeResponseRuns(
   options: EncodeBatchResponseOptions = {},
 ): EncodedBatchResponse {
   if (format === 'json') {
+    const minimal = options.minimal === true;
     return options.jsonLines === true
-      ? { contentType: JSON_LINES_CONTENT_TYPE, body: encodeJson(runs, true) }
-      : { contentType: 'application/json', body: encodeJson(runs, false) };
+      ? { contentType: JSON_LINES_CONTENT_TYPE, body: encodeJson(runs, true, minimal) }
+      : { contentType: 'application/json', body: encodeJson(runs, false, minimal) };
   }
   const boundary = options.boundary ?? createBoundary();
   // Checked now, not when the body is read: a bad option is the caller's error.
@@ -114,6 +126,7 @@ async function* encodeMultipartResponses(
   options: EncodeBatchResponseOptions,
 ): AsyncGenerator<Uint8Array> {
   const echo = options.echoContentId === true;
+  const minimal = options.minimal === true;
   const out = new ChunkWriter(COALESCE_BYTES);
   /** True until the first part of the body is written. */
   let first = true;
@@ -123,7 +136,9 @@ async function* encodeMultipartResponses(
   let innerFirst = true;
   for await (const run of runs) {
     for (const response of run) {
-      const body = response.body ?? EMPTY_BYTES;
+      const bodyless = minimal && isMinimalAnswer(response.status);
+      if (bodyless) cancelBody(response.body);
+      const body = bodyless ? EMPTY_BYTES : (response.body ?? EMPTY_BYTES);
       const itemGroup = response.failedGroup === true ? undefined : response.atomicityGroup;
       let head = '';
       if (group !== undefined && itemGroup !== group) {
@@ -146,9 +161,12 @@ async function* encodeMultipartResponses(
       if (response.contentId !== undefined)
         head += `Content-ID: ${responseContentId(response.contentId, echo)}\r\n`;
       head += `\r\nHTTP/1.1 ${checkStatus(response.status)} ${statusText(response)}\r\n`;
-      const headers = writableHeaders(response.headers);
+      const written = writableHeaders(response.headers);
+      const headers = bodyless ? minimalHeaders(written) : written;
       for (const [name, value] of headers) head += `${canonicalHeaderName(name)}: ${value}\r\n`;
-      if (
+      // SPEC §7: a minimal answer says it has no body.
+      if (bodyless) head += 'Content-Length: 0\r\n';
+      else if (
         body instanceof Uint8Array &&
         getHeader(headers, 'content-length') === undefined &&
         body.length > 0
@@ -261,8 +279,10 @@ function writeJsonItem(
   prefix: string,
   suffix: string,
   oneLine: boolean,
+  bodyless: boolean,
 ): void {
-  const headers = writableHeaders(response.headers);
+  const written = writableHeaders(response.headers);
+  const headers = bodyless ? minimalHeaders(written) : written;
   let head = `${prefix}{`;
   if (response.index !== undefined) head += `"index":${response.index},`;
   head += `"status":${checkStatus(response.status)}`;
@@ -272,8 +292,8 @@ function writeJsonItem(
   if (response.path !== undefined) head += `,"path":${jsonString(response.path)}`;
   head += `,"headers":${headersJson(headers)}`;
   // SPEC §3: no `body` member at all for HEAD, 204 and 304 (clients build a `Response`
-  // from it, and a null-body status with a body throws).
-  if (hasNoBody(response)) {
+  // from it, and a null-body status with a body throws); SPEC §7: nor in a minimal answer.
+  if (bodyless || hasNoBody(response)) {
     out.text(`${head}}${suffix}`);
     return;
   }
@@ -302,32 +322,43 @@ function withoutLineBreaks(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * The JSON answer (`{"responses":[…]}`), or with `lines` JSON Lines (one object a line,
- * each with its `index`); each run of answers as one chunk when its bodies are small.
+ * The JSON answer (`{"responses":[…],"failed":[…]}`), or with `lines` JSON Lines (one
+ * object a line, each with its `index`); each run of answers as one chunk when its bodies
+ * are small. `failed` (SPEC §3 "Failures at a glance") lists the positions of the answers
+ * with a status ≥ 400, gathered as they are written: nothing is held back for it.
  */
 async function* encodeJson(
   runs: AsyncIterable<readonly SubResponse[]>,
   lines: boolean,
+  minimal: boolean,
 ): AsyncGenerator<Uint8Array> {
   const out = new ChunkWriter(COALESCE_BYTES);
   let separator = lines ? '' : '{"responses":[';
   const suffix = lines ? '\n' : '';
+  let position = 0;
+  let failed = '';
   for await (const run of runs) {
     for (const response of run) {
+      if (response.status >= 400) failed += failed === '' ? position : `,${position}`;
+      position++;
       const body = response.body;
+      const bodyless = minimal && isMinimalAnswer(response.status);
       let bytes: Uint8Array;
-      if (body === null) bytes = EMPTY_BYTES;
+      if (bodyless) {
+        cancelBody(body);
+        bytes = EMPTY_BYTES;
+      } else if (body === null) bytes = EMPTY_BYTES;
       else if (body instanceof Uint8Array) bytes = body;
       else {
         // What is written so far goes out while this body streams in.
         for (const chunk of out.take()) yield chunk;
         bytes = await bodyBytes(body);
       }
-      writeJsonItem(out, response, bytes, separator, suffix, lines);
+      writeJsonItem(out, response, bytes, separator, suffix, lines, bodyless);
       if (!lines) separator = ',';
     }
     for (const chunk of out.take()) yield chunk;
   }
-  if (!lines) out.latin1(separator === ',' ? ']}' : '{"responses":[]}');
+  if (!lines) out.latin1(`${separator === ',' ? ']' : '{"responses":[]'},"failed":[${failed}]}`);
   for (const chunk of out.take()) yield chunk;
 }

@@ -1860,8 +1860,33 @@ async function jsonResponse(responses: SubResponse[]): Promise<string> {
 }
 
 describe('SPEC §3 response', () => {
-  it('no responses → {"responses": []}', async () => {
-    expect(JSON.parse(await jsonResponse([]))).toStrictEqual({ responses: [] });
+  it('no responses → {"responses":[],"failed":[]}, byte for byte', async () => {
+    expect(await jsonResponse([])).toBe('{"responses":[],"failed":[]}');
+  });
+
+  it('"failed" after "responses": the positions of the answers ≥ 400, ascending (a 424 too)', async () => {
+    const wire = await jsonResponse([
+      response({ status: 200 }),
+      response({ status: 404 }),
+      response({ status: 399 }),
+      response({ status: 400 }),
+      response({ status: 424 }),
+      response({ status: 204 }),
+      response({ status: 500 }),
+    ]);
+    expect(wire).toBe(
+      '{"responses":[{"status":200,"headers":{},"body":""},{"status":404,"headers":{},"body":""},' +
+        '{"status":399,"headers":{},"body":""},{"status":400,"headers":{},"body":""},' +
+        '{"status":424,"headers":{},"body":""},{"status":204,"headers":{}},' +
+        '{"status":500,"headers":{},"body":""}],"failed":[1,3,4,6]}',
+    );
+  });
+
+  it('JSON Lines carry no "failed"', async () => {
+    const encoded = encodeBatchResponse('json', [response({ status: 404, index: 0 })], {
+      jsonLines: true,
+    });
+    expect(await text(encoded.body)).toBe('{"index":0,"status":404,"headers":{},"body":""}\n');
   });
 
   it('order, id, path, canonical header names, repeated headers and every body kind', async () => {
@@ -1949,6 +1974,7 @@ describe('SPEC §3 response', () => {
         { status: 200, headers: {}, body: '' },
         { status: 200, headers: { 'Content-Type': 'application/json' }, body: [1, 2] },
       ],
+      failed: [],
     });
     // A JSON body is spliced in as the value it is, not re-serialised nor quoted.
     expect(wire).toContain('"body":{ "id": 411, "title": "MoFo" }');
@@ -1968,6 +1994,7 @@ describe('SPEC §3 response', () => {
     ]);
     expect(JSON.parse(wire)).toStrictEqual({
       responses: [{ status: 200, headers: { 'X-Ok': 'fine' }, body: '' }],
+      failed: [],
     });
   });
 });
