@@ -1,5 +1,7 @@
 import { type ExecuteOptions, executeBatchRuns, type PlannedItem } from './engine/executeBatch.js';
 import { isBatchRoute, planBatch } from './engine/planBatch.js';
+import type { BatchRecord } from './engine/records/RecordStore.js';
+import { RecordedBatch } from './engine/records/recordedBatch.js';
 import { referencedTarget } from './engine/references.js';
 import { EMPTY_BYTES, utf8 } from './http/bytes.js';
 import { acceptsJsonLines } from './http/contentType.js';
@@ -25,6 +27,7 @@ import { BatchError, PROBLEM_CONTENT_TYPE } from './model/BatchError.js';
 import { resolveLimits } from './model/limits.js';
 import type {
   BatchFormat,
+  DecodedBatch,
   HeaderList,
   ResolvedBatchLimits,
   SubRequest,
@@ -32,6 +35,12 @@ import type {
 } from './model/types.js';
 import { isODataBatch } from './multipart/isODataBatch.js';
 import type { BatchItemInfo, BatchOptions } from './options.js';
+import {
+  claimKeyedBatch,
+  idempotencyKeyOf,
+  type ResolvedIdempotency,
+  resolveIdempotency,
+} from './safeRetries.js';
 import { decodeBatchRequest } from './wire/decodeBatchRequest.js';
 import { encodeResponseRuns } from './wire/encodeBatchResponse.js';
 
@@ -151,6 +160,7 @@ interface ResolvedOptions {
   basePath: string | undefined;
   base64StringBodies: boolean | undefined;
   transaction: BatchOptions['transaction'];
+  idempotency: ResolvedIdempotency | undefined;
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -205,6 +215,7 @@ function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
     basePath: options.basePath,
     base64StringBodies: options.base64StringBodies,
     transaction: options.transaction,
+    idempotency: resolveIdempotency(options),
   };
 }
 
@@ -233,6 +244,8 @@ interface PlannedBatch {
   /** What targets resolve against. */
   base: string;
   host: string | undefined;
+  /** The batch as decoded (its items' own headers, before inheritance): its fingerprint. */
+  decoded: DecodedBatch;
 }
 
 /** Answers one batch: decode and plan, then run and encode; any refusal becomes a problem answer. */
@@ -250,7 +263,17 @@ async function answerBatch(
       );
     }
     const planned = await decodeAndPlan(options, input, body.body);
-    return runAndEncode(options, input, planned);
+    const key = idempotencyKeyOf(options.idempotency, input.headers, planned.items);
+    if (key === undefined) return runAndEncode(options, input, planned);
+    // SPEC §8: a keyed batch is recorded as it runs, or replayed.
+    const claimed = await claimKeyedBatch(
+      options.idempotency!,
+      input.headers,
+      key,
+      planned.decoded,
+    );
+    if ('replay' in claimed) return replayRecord(input, planned, claimed.replay);
+    return runAndEncode(options, input, planned, claimed);
   } catch (error) {
     const output = errorOutput(error);
     const unreadBody = planUnreadBody(input.headers, body, options.discard, hasBody);
@@ -288,7 +311,7 @@ async function decodeAndPlan(
     outerHeaders: input.headers,
     inherits: options.inherits,
   });
-  return { format: decoded.format, items, batchPath, base, host };
+  return { format: decoded.format, items, batchPath, base, host, decoded };
 }
 
 /** How the answer is written, chosen from the batch request (SPEC §2, §3). */
@@ -314,6 +337,7 @@ function runAndEncode(
   options: ResolvedOptions,
   input: BatchInput,
   planned: PlannedBatch,
+  recorded?: { run: RecordedBatch; taken?: BatchRecord },
 ): BatchOutput {
   const shape = chooseAnswerShape(input, planned);
   const batch: BatchRequestInfo = {
@@ -333,12 +357,39 @@ function runAndEncode(
       ? async (request, index, signal) =>
           dropBodyIfMinimal(await dispatch(request, { signal, index, batch, returnMinimal }))
       : (request, index, signal) => dispatch(request, { signal, index, batch, returnMinimal }),
-    signal: input.signal,
+    // SPEC §4 "Cancellation": a keyed batch runs to its end, so that the retry finds every answer.
+    signal: recorded === undefined ? input.signal : undefined,
+    known:
+      recorded?.taken === undefined
+        ? undefined
+        : RecordedBatch.known(recorded.taken, planned.items),
+    beforeDispatch: recorded?.run.beforeDispatch,
   });
-  const encoded = encodeResponseRuns(planned.format, runs, shape);
+  const encoded = encodeResponseRuns(
+    planned.format,
+    recorded === undefined ? runs : recorded.run.record(runs),
+    shape,
+  );
   const headers: HeaderList = [['content-type', encoded.contentType]];
   if (returnMinimal) headers.push(['preference-applied', 'return=minimal']);
   return { status: 200, headers, body: encoded.body };
+}
+
+/** A finished keyed batch's answer again (SPEC §8), in the format and order this request asks. */
+function replayRecord(input: BatchInput, planned: PlannedBatch, record: BatchRecord): BatchOutput {
+  const shape = chooseAnswerShape(input, planned);
+  const answers = RecordedBatch.replay(record, shape.jsonLines);
+  const encoded = encodeResponseRuns(planned.format, oneRun(answers), shape);
+  const headers: HeaderList = [
+    ['content-type', encoded.contentType],
+    ['idempotent-replayed', 'true'],
+  ];
+  if (shape.minimal) headers.push(['preference-applied', 'return=minimal']);
+  return { status: 200, headers, body: encoded.body };
+}
+
+async function* oneRun(answers: SubResponse[]): AsyncGenerator<SubResponse[]> {
+  if (answers.length > 0) yield answers;
 }
 
 /** What the engine takes from the options and the plan (the rest is per request). */
@@ -453,6 +504,8 @@ function errorOutput(error: unknown): BatchOutput {
     ['content-length', String(body.length)],
   ];
   if (batchError?.code === 'method_not_allowed') headers.push(['allow', 'POST']);
+  if (batchError?.retryAfterSeconds !== undefined)
+    headers.push(['retry-after', String(batchError.retryAfterSeconds)]);
   return { status: problem.status, headers, body: once(body) };
 }
 

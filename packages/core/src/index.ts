@@ -86,7 +86,7 @@ export { MultipartScanner } from './multipart/MultipartScanner.js';
 export { createBoundary, multipartBoundary } from './multipart/multipartBoundary.js';
 export type { PartLocation } from './multipart/partError.js';
 export { partError, partLabel, partLocations } from './multipart/partError.js';
-export type { BatchItemInfo, BatchOptions } from './options.js';
+export type { BatchItemInfo, BatchOptions, IdempotencyOptions } from './options.js';
 export type { BatchRequestInput } from './wire/decodeBatchRequest.js';
 export { decodeBatchRequest, requireFormat } from './wire/decodeBatchRequest.js';
 export type { BatchResponseInput } from './wire/decodeBatchResponse.js';

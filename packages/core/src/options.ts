@@ -1,6 +1,7 @@
 import type { AtomicityGroupInfo, BatchItemInfo } from './engine/itemInfo.js';
+import type { RecordStore } from './engine/records/RecordStore.js';
 import type { InheritHeadersPolicy } from './http/headerPolicy.js';
-import type { BatchFormat, BatchLimits } from './model/types.js';
+import type { BatchFormat, BatchLimits, HeaderList } from './model/types.js';
 
 export type { AtomicityGroupInfo, BatchItemInfo };
 
@@ -117,4 +118,54 @@ export interface BatchOptions extends BatchLimits {
    * @default 5000
    */
   discardTimeoutMs?: number;
+  /**
+   * Safe retries (SPEC §8): a batch that carries `Idempotency-Key` is recorded — every answer
+   * as it is written — and a resend with the same key is replayed instead of run again
+   * (`409` while it still runs, `422` for another batch under the key). On by default, with
+   * a bounded in-memory store of its own; `false` turns it off (the key is then ignored, and
+   * still never passed on to sub-requests).
+   * @default {} (on, in memory)
+   */
+  idempotency?: false | IdempotencyOptions;
+}
+
+/** How keyed batches are recorded and replayed (SPEC §8). Each field defaults on its own. */
+export interface IdempotencyOptions {
+  /**
+   * Where records live. Several instances of an API share one (`@batch/redis`); one process
+   * may keep them in memory.
+   * @default createMemoryRecordStore() — 10,000 records, 64 MiB, oldest evicted
+   */
+  store?: RecordStore;
+  /**
+   * Milliseconds a finished batch's record is kept: a resend within it is replayed, after
+   * it the key is new again.
+   * @default 86400000 (24 h)
+   */
+  retentionMs?: number;
+  /**
+   * Milliseconds a running batch's lease lasts; it is renewed every third of it while the
+   * batch runs. When the server running it dies, a resend after the lease lapsed takes the
+   * batch over.
+   * @default 30000
+   */
+  leaseMs?: number;
+  /**
+   * Most bytes one batch may record (answers, bodies included). Past it, the answers that do
+   * not fit are recorded as a `507` problem: the client got them, a replay says they were
+   * not kept — never a silently shortened replay.
+   * @default 16777216 (16 MiB)
+   */
+  maxRecordBytes?: number;
+  /**
+   * Makes the key mandatory for a batch holding an unsafe method: without one, `400`.
+   * @default false
+   */
+  required?: boolean;
+  /**
+   * The caller a key belongs to, as a string (hashed before it is stored): two callers using
+   * one key never see each other's batches. `undefined` falls back to the default.
+   * @default the batch request's Authorization and Cookie values
+   */
+  scope?: (headers: HeaderList) => string | undefined;
 }

@@ -10,6 +10,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionSurvivalSuite } from './connectionSurvival.js';
 import { hostileInputSuite } from './hostileInput.js';
+import { safeRetriesSuite } from './safeRetries.js';
 import { preferenceScenarios } from './preferenceScenarios.js';
 import { robustnessSuite } from './robustness.js';
 import type { ConformanceTarget, RunningApp } from './testApp.js';
@@ -605,6 +606,7 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
     connectionSurvivalSuite((batch) => start(batch));
     robustnessSuite((batch) => start(batch));
     hostileInputSuite((batch) => start(batch));
+    safeRetriesSuite((batch) => start(batch));
     preferenceScenarios(defaultApp);
   });
 }

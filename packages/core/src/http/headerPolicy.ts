@@ -28,6 +28,8 @@ const NEVER_INHERITED = new Set([
   'host',
   'expect',
   'http2-settings',
+  // SPEC §8: the batch's own key; an item that carries one keeps its own.
+  'idempotency-key',
 ]);
 
 /** True when a header (lower-case name) may never pass from the batch to its items. */
