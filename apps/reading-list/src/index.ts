@@ -7,6 +7,8 @@ export type {
 } from './ArticleStore.js';
 export { ArticleStore, etagOf, validateArticle } from './ArticleStore.js';
 export { parseArticleId } from './article.js';
+export type { SqliteRecordStore, SqliteRecordStoreOptions } from './createSqliteRecordStore.js';
+export { createSqliteRecordStore, recordsDatabasePath } from './createSqliteRecordStore.js';
 export { databasePath, IN_MEMORY } from './database.js';
 export type { ExampleBatch } from './exampleBatches.js';
 export {
@@ -16,6 +18,13 @@ export {
   MULTIPART_EXAMPLE_BATCH,
   shellQuote,
 } from './exampleBatches.js';
+export type {
+  EnvRecordStore,
+  RecordStoreFromEnvOptions,
+  RedisClientLike,
+  RedisModules,
+} from './recordStoreFromEnv.js';
+export { recordStoreFromEnv } from './recordStoreFromEnv.js';
 export type { StartServer } from './serveReadingList.js';
 export { serveReadingList } from './serveReadingList.js';
 export type { MountedBatch } from './service.js';
