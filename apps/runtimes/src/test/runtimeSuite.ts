@@ -46,10 +46,20 @@ function describedAs(facts: RuntimeFacts, authorization: string): RequestDescrip
 }
 
 /** The same kinds of items on both apps: text, a body echoed, cookies, a throw, an override, the request itself, its copies. */
-const APPS: Record<'plain' | 'hono', { batchPath: string; base: string; items: Item[] }> = {
+const APPS: Record<
+  'plain' | 'hono',
+  {
+    batchPath: string;
+    base: string;
+    items: Item[];
+    /** The n-th of many small GETs, and the body it answers. */
+    numbered(n: number): { target: string; body: string };
+  }
+> = {
   plain: {
     batchPath: '/plain/batch',
     base: '/plain',
+    numbered: (n) => ({ target: `/plain/hello?name=${n}`, body: `hello ${n}` }),
     items: [
       {
         request: { target: '/plain/hello?name=ann' },
@@ -115,6 +125,7 @@ const APPS: Record<'plain' | 'hono', { batchPath: string; base: string; items: I
   hono: {
     batchPath: '/hono/batch',
     base: '/hono',
+    numbered: (n) => ({ target: `/articles/${n}`, body: JSON.stringify({ id: n, title: 'MoFo' }) }),
     items: [
       {
         request: { target: '/articles/1' },
@@ -229,7 +240,7 @@ export function runtimeSuite(
       expect(await hono.json()).toEqual({ id: 1, title: 'MoFo' });
     });
 
-    describe.each(Object.entries(APPS))('%s app', (_app, { batchPath, base, items }) => {
+    describe.each(Object.entries(APPS))('%s app', (_app, { batchPath, base, items, numbered }) => {
       const withOrigin = async () => ({ ...facts, origin: await origin() });
 
       describe.each(['json', 'multipart'] as const)('%s batch', (format) => {
@@ -277,6 +288,26 @@ export function runtimeSuite(
           items.map((_, index) => index),
         );
         for (const line of lines) items[line.index ?? -1]?.check(line, all);
+      });
+
+      it('runs the most items a batch may have (100), each answered in its place', async () => {
+        const all = await withOrigin();
+        const expected = Array.from({ length: 100 }, (_, n) => numbered(n));
+        const response = await fetch(
+          all.origin + batchPath,
+          batchInit(
+            'multipart',
+            expected.map(({ target }) => ({ target })),
+          ),
+        );
+        expect(response.status).toBe(200);
+        const parts = await decodeBatchResponse({
+          contentType: response.headers.get('content-type'),
+          body: new Uint8Array(await response.arrayBuffer()),
+        });
+        expect(parts.map((part) => [part.status, text(part)])).toEqual(
+          expected.map(({ body }) => [200, body]),
+        );
       });
 
       it('refuses 101 items (400 problem+json) before running any', async () => {
