@@ -466,6 +466,24 @@ describe("with Node's own Request and Response (the handler called, no server)",
     const [item] = await client.batch('multipart', [{ target: '/probe/status' }]);
     expect(item).toMatchObject({ status: 200, body: 'teapot', reason: 'Fine Thanks' });
   });
+
+  it("takes a body's type from its Blob when the headers have no Content-Type (Bun's new Response(string))", async () => {
+    // Bun leaves Content-Type out of `new Response('text').headers` but gives it to the
+    // Blob; a standard Response without the header has a Blob without a type.
+    const bunLike = new Response('hi', { headers: [['set-cookie', 'a=1']] });
+    bunLike.headers.delete('content-type');
+    const blob = bunLike.blob.bind(bunLike);
+    bunLike.blob = async () => new Blob([await blob()], { type: 'text/plain;charset=utf-8' });
+    const answer = await readSubResponse(bunLike);
+    expect(answer.headers).toEqual([
+      ['content-type', 'text/plain;charset=utf-8'],
+      ['set-cookie', 'a=1'],
+    ]);
+    expect(decoder.decode(answer.body as Uint8Array)).toBe('hi');
+    const untyped = await readSubResponse(new Response(Uint8Array.of(1, 2)));
+    expect(untyped.headers).toEqual([]);
+    expect(Array.from(untyped.body as Uint8Array)).toEqual([1, 2]);
+  });
 });
 
 describe('under @hono/node-server (light-weight global Request and Response), over HTTP', () => {

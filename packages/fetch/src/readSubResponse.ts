@@ -32,10 +32,29 @@ export async function readSubResponse(
   if (response.body !== null) {
     // `Prefer: return=minimal` drops the body of an answer below 400: cancelled, not read.
     if (returnMinimal && status < 400) response.body.cancel().catch(() => {});
-    else answer.body = new Uint8Array(await response.arrayBuffer());
+    else answer.body = await bodyOf(response, headers);
   }
   if (response.statusText !== '') answer.statusText = response.statusText;
   return answer;
+}
+
+/**
+ * The body bytes. A response without a `Content-Type` is read as a `Blob`, whose `type` is
+ * the body's own: Bun leaves the header out of `new Response(string)`'s `headers` (it adds
+ * `text/plain;charset=utf-8` when it writes the response), so the item gets it from there.
+ * Elsewhere a `Blob`'s type comes from that same header, hence is empty then.
+ */
+async function bodyOf(response: Response, headers: HeaderList): Promise<Uint8Array> {
+  if (response.body === null) return EMPTY;
+  if (headers.some(([name]) => name === 'content-type')) {
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  const blob = await response.blob();
+  if (blob.type !== '') {
+    const cookies = headers.findIndex(([name]) => name === 'set-cookie');
+    headers.splice(cookies === -1 ? headers.length : cookies, 0, ['content-type', blob.type]);
+  }
+  return new Uint8Array(await blob.arrayBuffer());
 }
 
 /** Every header, as `response.headers` iterates them; each `Set-Cookie` on its own, last. */
