@@ -16,6 +16,7 @@ export {
   MULTIPART_EXAMPLE_BATCH,
   shellQuote,
 } from './exampleBatches.js';
+export { openApiDocument } from './openApi.js';
 export type { StartServer } from './serveReadingList.js';
 export { serveReadingList } from './serveReadingList.js';
 export type { MountedBatch } from './service.js';
