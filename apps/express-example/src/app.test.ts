@@ -4,6 +4,7 @@ import {
   atomicityScenarios,
   conformanceSuite,
   listen,
+  openApiTest,
   readingListScenarios,
   serviceInfoTest,
   shutdownTest,
@@ -36,6 +37,7 @@ readingListScenarios('Express example app', {
 });
 
 serviceInfoTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+openApiTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Express', appDir);
 shutdownTest('Express', appDir, 'start');

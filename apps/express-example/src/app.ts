@@ -1,6 +1,6 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/express';
-import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
 import express, { type Express } from 'express';
 import { articlesRouter } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
@@ -53,6 +53,9 @@ export function createApp(options: AppOptions = {}): {
   app.get('/', (_req, res) => {
     res.json(serviceInfo('Express', { ...options.batch, path: batchPath }));
   });
+  app.get('/openapi.json', (_req, res) =>
+    res.json(openApiDocument({ ...options.batch, path: batchPath })),
+  );
   app.use('/articles', articlesRouter(store));
   if (conformance) app.use(conformanceRoutes());
 

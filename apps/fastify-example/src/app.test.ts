@@ -4,6 +4,7 @@ import {
   atomicityScenarios,
   conformanceSuite,
   listen,
+  openApiTest,
   readingListScenarios,
   serviceInfoTest,
   shutdownTest,
@@ -48,6 +49,7 @@ readingListScenarios('Fastify example app', {
 });
 
 serviceInfoTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+openApiTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Fastify', appDir);
 shutdownTest('Fastify', appDir, 'start:fastify');

@@ -1,6 +1,6 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/fastify';
-import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { articlesPlugin } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
@@ -61,6 +61,7 @@ export function createApp(options: AppOptions = {}): {
   app.register(batch, { transaction, ...batchOptions, path: batchPath });
 
   app.get('/', async () => serviceInfo('Fastify', { ...batchOptions, path: batchPath }));
+  app.get('/openapi.json', async () => openApiDocument({ ...batchOptions, path: batchPath }));
   app.register(articlesPlugin(store), { prefix: '/articles' });
   if (conformance) app.register(conformanceRoutes);
 

@@ -5,6 +5,7 @@ import {
   atomicityScenarios,
   conformanceSuite,
   listen,
+  openApiTest,
   readingListScenarios,
   serviceInfoTest,
   shutdownTest,
@@ -39,6 +40,7 @@ readingListScenarios('Hono example app', {
 });
 
 serviceInfoTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+openApiTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Hono', appDir);
 shutdownTest('Hono', appDir, 'start:hono');

@@ -1,6 +1,6 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/hono';
-import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
 import { Hono } from 'hono';
 import { articlesApp } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
@@ -50,6 +50,7 @@ export function createApp(options: AppOptions = {}): {
   app.get('/', (c) => {
     return c.json(serviceInfo('Hono', { ...batchOptions, path: batchPath }));
   });
+  app.get('/openapi.json', (c) => c.json(openApiDocument({ ...batchOptions, path: batchPath })));
   app.route('/articles', articlesApp(store));
   if (conformance) app.route('/', conformanceRoutes());
 

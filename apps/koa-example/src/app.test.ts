@@ -4,6 +4,7 @@ import {
   atomicityScenarios,
   conformanceSuite,
   listen,
+  openApiTest,
   readingListScenarios,
   serviceInfoTest,
   shutdownTest,
@@ -37,6 +38,7 @@ readingListScenarios('Koa example app', {
 });
 
 serviceInfoTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+openApiTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Koa', appDir);
 shutdownTest('Koa', appDir, 'start:koa');

@@ -1,6 +1,6 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/koa';
-import { ArticleStore, IN_MEMORY, serviceInfo } from '@batch/reading-list';
+import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import Koa from 'koa';
@@ -53,6 +53,9 @@ export function createApp(options: AppOptions = {}): {
   const root = new Router();
   root.get('/', (ctx) => {
     ctx.body = serviceInfo('Koa', { ...batchOptions, path: batchPath });
+  });
+  root.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument({ ...batchOptions, path: batchPath });
   });
   app.use(root.routes());
   if (conformance) app.use(conformanceRoutes().routes());

@@ -18,6 +18,7 @@ export {
   MULTIPART_EXAMPLE_BATCH,
   shellQuote,
 } from './exampleBatches.js';
+export { openApiDocument } from './openApi.js';
 export type {
   EnvRecordStore,
   RecordStoreFromEnvOptions,

@@ -86,6 +86,22 @@ export { MultipartScanner } from './multipart/MultipartScanner.js';
 export { createBoundary, multipartBoundary } from './multipart/multipartBoundary.js';
 export type { PartLocation } from './multipart/partError.js';
 export { partError, partLabel, partLocations } from './multipart/partError.js';
+export type { BatchPathItemOptions, OpenApiObject } from './openapi/batchPathItem.js';
+export {
+  batchMonitorPath,
+  batchMonitorPathItem,
+  batchPathItem,
+  batchPaths,
+} from './openapi/batchPathItem.js';
+export type { JsonSchema } from './openapi/schemas.js';
+export {
+  batchJobStatusSchema,
+  batchProblemSchema,
+  JSON_SCHEMA_DIALECT,
+  jsonBatchRequestSchema,
+  jsonBatchResponseSchema,
+  jsonLinesLineSchema,
+} from './openapi/schemas.js';
 export type { BatchItemInfo, BatchOptions, IdempotencyOptions } from './options.js';
 export type { BatchRequestInput } from './wire/decodeBatchRequest.js';
 export { decodeBatchRequest, requireFormat } from './wire/decodeBatchRequest.js';

@@ -265,4 +265,30 @@ describe('@batch/fastify: the plugin', () => {
     expect(options).toEqual({ path: '/b', concurrency: 2 });
     await app.close();
   });
+
+  it("describes its route with @batch/core's OpenAPI description and answer schema, answers unchanged", async () => {
+    const app = Fastify();
+    const schemas: unknown[] = [];
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/batch') schemas.push(route.schema);
+    });
+    await app.register(batch, { maxRequests: 7 });
+    const { url } = await start(app);
+    expect(schemas[0]).toMatchObject({
+      summary: expect.any(String),
+      description: expect.stringContaining('At most 7 requests'),
+      tags: ['batch'],
+      response: {
+        200: { content: { 'application/json': { schema: { required: ['responses'] } } } },
+      },
+    });
+    // The answer still goes out as the engine wrote it (bytes: no serializer runs on it).
+    const response = await fetch(`${url}/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ path: '/nowhere', id: 'x' }] }),
+    });
+    const answer = (await response.json()) as { responses: Array<Record<string, unknown>> };
+    expect(answer.responses[0]).toMatchObject({ status: 404, id: 'x', path: '/nowhere' });
+  });
 });

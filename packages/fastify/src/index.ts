@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
-import { type BatchOptions, DEFAULT_MAX_BODY_BYTES } from '@batch/core';
+import {
+  type BatchOptions,
+  batchPathItem,
+  DEFAULT_MAX_BODY_BYTES,
+  jsonBatchResponseSchema,
+} from '@batch/core';
 import { chunksOf, createNodeBatchRunner, settleNodeOutput } from '@batch/node';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifySchema } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 
 /** Options of the `batch` plugin: the shared `BatchOptions` of `@batch/core`, plus its route. */
@@ -18,6 +23,24 @@ interface RegisterOptions {
   prefix?: unknown;
   logLevel?: unknown;
   logSerializers?: unknown;
+}
+
+/**
+ * The route's schema, for `@fastify/swagger` and the like: the summary and description of
+ * `batchPathItem`, and the JSON answer's schema (without `$schema`: Fastify's serializer
+ * compiler has its own dialect). No `body` schema: the body reaches the route as a raw
+ * stream, read and checked by the engine itself.
+ */
+function routeSchema(path: string, options: BatchOptions): FastifySchema {
+  const post = batchPathItem(path, options).post as { summary: string; description: string };
+  const { $schema: _dialect, ...response } = structuredClone(jsonBatchResponseSchema);
+  const schema: FastifySchema & { summary: string; description: string; tags: string[] } = {
+    summary: post.summary,
+    description: post.description,
+    tags: ['batch'],
+    response: { 200: { content: { 'application/json': { schema: response } } } },
+  };
+  return schema;
 }
 
 const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options) => {
@@ -39,7 +62,10 @@ const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options)
 
   fastify.all(
     path,
-    { bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES },
+    {
+      bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      schema: routeSchema(path, batchOptions),
+    },
     async (request, reply) => {
       const payload = request.body as Readable | undefined;
       const output = await run(

@@ -10,9 +10,9 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionSurvivalSuite } from './connectionSurvival.js';
 import { hostileInputSuite } from './hostileInput.js';
-import { safeRetriesSuite } from './safeRetries.js';
 import { preferenceScenarios } from './preferenceScenarios.js';
 import { robustnessSuite } from './robustness.js';
+import { safeRetriesSuite } from './safeRetries.js';
 import type { ConformanceTarget, RunningApp } from './testApp.js';
 
 const decoder = new TextDecoder();

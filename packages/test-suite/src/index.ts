@@ -2,6 +2,7 @@ export { type AtomicityTarget, atomicityScenarios } from './atomicityScenarios.j
 export { conformanceSuite } from './conformanceSuite.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
+export { openApiTest } from './openApiTest.js';
 export type { ReadingListApp, ReadingListTarget } from './readingListScenarios.js';
 export { readingListScenarios } from './readingListScenarios.js';
 export type { RecordStoreTarget } from './recordStoreContract.js';
