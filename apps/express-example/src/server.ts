@@ -1,13 +1,29 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withPlayground } from '@batch/playground';
-import { serveReadingList } from '@batch/reading-list';
+import { type RedisModules, serveReadingList } from '@batch/reading-list';
 import { createApp } from './app.js';
 
-serveReadingList('Express', new URL('..', import.meta.url), (store, port, ready) => {
-  // The app behind the playground (its page, and the simulated round trip of its requests).
-  const server = createServer(withPlayground(createApp({ store }).app)).listen(port, () => {
-    ready((server.address() as AddressInfo).port);
-  });
-  return server;
-});
+/** Redis for the batch records, loaded only when REDIS_URL is set. */
+const loadRedis = async () => {
+  const [{ createClient }, { createRedisRecordStore }] = await Promise.all([
+    import('redis'),
+    import('@batch/redis'),
+  ]);
+  return { createClient, createRedisRecordStore } as unknown as RedisModules;
+};
+
+serveReadingList(
+  'Express',
+  new URL('..', import.meta.url),
+  (store, port, ready, records) => {
+    // The app behind the playground (its page, and the simulated round trip of its requests).
+    const server = createServer(
+      withPlayground(createApp({ store, batch: { idempotency: { store: records } } }).app),
+    ).listen(port, () => {
+      ready((server.address() as AddressInfo).port);
+    });
+    return server;
+  },
+  loadRedis,
+);

@@ -1,16 +1,31 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withPlayground } from '@batch/playground';
-import { serveReadingList } from '@batch/reading-list';
+import { type RedisModules, serveReadingList } from '@batch/reading-list';
 import { createApp } from './app.js';
 
-serveReadingList('Koa', new URL('..', import.meta.url), (store, port, ready) => {
-  // The app behind the playground (its page, and the simulated round trip of its requests).
-  const server = createServer(withPlayground(createApp({ store }).app.callback())).listen(
-    port,
-    () => {
+/** Redis for the batch records, loaded only when REDIS_URL is set. */
+const loadRedis = async () => {
+  const [{ createClient }, { createRedisRecordStore }] = await Promise.all([
+    import('redis'),
+    import('@batch/redis'),
+  ]);
+  return { createClient, createRedisRecordStore } as unknown as RedisModules;
+};
+
+serveReadingList(
+  'Koa',
+  new URL('..', import.meta.url),
+  (store, port, ready, records) => {
+    // The app behind the playground (its page, and the simulated round trip of its requests).
+    const server = createServer(
+      withPlayground(
+        createApp({ store, batch: { idempotency: { store: records } } }).app.callback(),
+      ),
+    ).listen(port, () => {
       ready((server.address() as AddressInfo).port);
-    },
-  );
-  return server;
-});
+    });
+    return server;
+  },
+  loadRedis,
+);

@@ -85,9 +85,12 @@ export function curlCommand(
   url: string,
   batch: Omit<ExampleBatch, 'title'>,
   token = 'alice',
+  headers: readonly string[] = [],
 ): string {
   const body = shellQuote(batch.body);
   const data = body.startsWith("'") ? `-d ${body}` : `--data-binary ${body}`;
   const auth = token === '' ? '' : ` -H ${shellQuote(`Authorization: Bearer ${token}`)}`;
-  return `curl -s ${url}/batch${auth} -H ${shellQuote(`Content-Type: ${batch.contentType}`)} ${data}`;
+  const more = headers.map((header) => ` -H ${shellQuote(header)}`).join('');
+  const show = headers.length > 0 ? ' -i' : '';
+  return `curl -s${show} ${url}/batch${auth}${more} -H ${shellQuote(`Content-Type: ${batch.contentType}`)} ${data}`;
 }

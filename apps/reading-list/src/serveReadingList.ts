@@ -1,33 +1,64 @@
 import type { Server } from 'node:http';
+import type { RecordStore } from '@batch/core';
 import { ArticleStore } from './ArticleStore.js';
 import { databasePath } from './database.js';
+import { type RedisModules, recordStoreFromEnv } from './recordStoreFromEnv.js';
 import { startBanner } from './service.js';
 import { closeStore, shutdownTimeoutMs, stopOnSignals } from './shutdown.js';
 
 /**
  * How an example app starts its server: on `port` (0 for any), with `store`, calling
- * `ready(port)` once it listens.
+ * `ready(port)` once it listens; `records` is where its batch route keeps the records of
+ * keyed and asynchronous batches (`BatchOptions.idempotency.store`).
  */
 export type StartServer = (
   store: ArticleStore,
   port: number,
   ready: (port: number) => void,
+  records: RecordStore,
 ) => Server;
+
+/** Loads the Redis client and store, only when `REDIS_URL` is set (an app without it loads neither). */
+export type LoadRedis = () => Promise<RedisModules>;
 
 /**
  * The main program of an example app (`pnpm start`): opens the SQLite store (`DATABASE`, or
- * `data/reading-list.db` in `appDir`), starts the server on `PORT` (default 3000), prints the
- * banner with its URL and the curl batches, and on SIGTERM or Ctrl+C stops accepting, lets
- * running batches finish (up to `SHUTDOWN_TIMEOUT_MS`, default 10 s, then aborts them),
- * closes the store and exits 0.
+ * `data/reading-list.db` in `appDir`) and the batch records (Redis at `REDIS_URL` when it is
+ * set, so that several processes of the app act as one API; else SQLite beside the
+ * articles), starts the server on `PORT` (default 3000), prints the banner with its URL and
+ * the curl batches, and on SIGTERM or Ctrl+C stops accepting, lets running batches finish
+ * (up to `SHUTDOWN_TIMEOUT_MS`, default 10 s, then aborts them), closes both stores and
+ * exits 0.
  */
-export function serveReadingList(framework: string, appDir: URL, start: StartServer): Server {
+export async function serveReadingList(
+  framework: string,
+  appDir: URL,
+  start: StartServer,
+  loadRedis?: LoadRedis,
+): Promise<Server> {
   const timeoutMs = shutdownTimeoutMs();
   const database = databasePath(appDir);
   const store = new ArticleStore({ database });
-  const server = start(store, Number(process.env.PORT ?? 3000), (port) => {
-    console.log(startBanner(framework, `http://localhost:${port}`, database));
+  const redisUrl = process.env.REDIS_URL;
+  const records = await recordStoreFromEnv({
+    database,
+    redisUrl,
+    redis: redisUrl && loadRedis !== undefined ? await loadRedis() : undefined,
   });
-  stopOnSignals(server, { timeoutMs, close: () => closeStore(store) });
+  const server = start(
+    store,
+    Number(process.env.PORT ?? 3000),
+    (port) => {
+      console.log(startBanner(framework, `http://localhost:${port}`, database, records.location));
+    },
+    records.store,
+  );
+  stopOnSignals(server, {
+    timeoutMs,
+    close: async () => {
+      await closeStore(store);
+      await records.close();
+    },
+  });
   return server;
 }

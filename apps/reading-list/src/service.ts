@@ -1,4 +1,5 @@
 import { type BatchFormat, DEFAULT_MAX_REQUESTS } from '@batch/core';
+import { IN_MEMORY } from './database.js';
 import { curlCommand, EXAMPLE_BATCHES } from './exampleBatches.js';
 
 /** The batch route an app mounted: its path and the options it gave the adapter. */
@@ -64,17 +65,34 @@ export const UNAUTHORIZED = problem(
  * documentation's JSON batch, and a multipart batch of a PATCH and a GET (`exampleBatches`)
  * — the playground's address and, when it is given, the SQLite file the articles are kept in.
  */
-export function startBanner(framework: string, url: string, database?: string): string {
+export function startBanner(
+  framework: string,
+  url: string,
+  database?: string,
+  records?: string,
+): string {
   return [
     `reading-list (${framework}) listening on ${url}`,
     '',
     ...EXAMPLE_BATCHES.flatMap((batch) => [`${batch.title}:`, `  ${curlCommand(url, batch)}`, '']),
+    'Safe retries: the JSON batch with an Idempotency-Key — send it twice, the second answer is replayed (Idempotent-Replayed: true), nothing is written twice:',
+    `  ${curlCommand(url, EXAMPLE_BATCHES[0]!, 'alice', [`Idempotency-Key: ${KEY_EXAMPLE}`])}`,
+    '',
     `Playground (build a batch, race 20 calls one by one vs batched, in your browser): ${url}/playground`,
     '',
     ...(database === undefined ? [] : [storedIn(database), '']),
+    ...(records === undefined
+      ? []
+      : [
+          `Batch records (safe retries) are kept in ${records === IN_MEMORY ? 'memory' : records}.`,
+          '',
+        ]),
     `Service info: curl -s ${url}/   (Ctrl+C stops the server)`,
   ].join('\n');
 }
+
+/** A key for the banner's retry example (a client makes a fresh one per batch). */
+const KEY_EXAMPLE = '5f1c2a8e-4d0b-4d7e-9f3e-0a6b7c8d9e01';
 
 function storedIn(database: string): string {
   if (database === ':memory:')
