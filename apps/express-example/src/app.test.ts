@@ -7,6 +7,7 @@ import {
   openApiTest,
   readingListScenarios,
   serviceInfoTest,
+  sharedRecordsTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -40,4 +41,5 @@ serviceInfoTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath
 openApiTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Express', appDir);
+sharedRecordsTest('Express', appDir);
 shutdownTest('Express', appDir, 'start');

@@ -7,6 +7,7 @@ import {
   openApiTest,
   readingListScenarios,
   serviceInfoTest,
+  sharedRecordsTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -52,6 +53,7 @@ serviceInfoTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath
 openApiTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Fastify', appDir);
+sharedRecordsTest('Fastify', appDir);
 shutdownTest('Fastify', appDir, 'start:fastify');
 
 describe('the reading list on Fastify', () => {

@@ -16,11 +16,11 @@ const loadRedis = async () => {
 serveReadingList(
   'Fastify',
   new URL('..', import.meta.url),
-  (store, port, ready, records) => {
+  (store, port, ready, idempotency) => {
     // The app behind the playground (its page, and the simulated round trip of its requests).
     const { app } = createApp({
       store,
-      batch: { idempotency: { store: records } },
+      batch: { idempotency },
       serverFactory: (handler) => createServer(withPlayground(handler)),
     });
     app.ready().then(

@@ -8,6 +8,7 @@ import {
   openApiTest,
   readingListScenarios,
   serviceInfoTest,
+  sharedRecordsTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -43,4 +44,5 @@ serviceInfoTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, b
 openApiTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Hono', appDir);
+sharedRecordsTest('Hono', appDir);
 shutdownTest('Hono', appDir, 'start:hono');

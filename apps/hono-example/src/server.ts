@@ -16,12 +16,12 @@ const loadRedis = async () => {
 serveReadingList(
   'Hono',
   new URL('..', import.meta.url),
-  (store, port, ready, records) =>
+  (store, port, ready, idempotency) =>
     // A node:http server (serve() types it as any of the node servers it can create), its
     // listener behind the playground (its page, and the simulated round trip of its requests).
     serve(
       {
-        fetch: createApp({ store, batch: { idempotency: { store: records } } }).app.fetch,
+        fetch: createApp({ store, batch: { idempotency } }).app.fetch,
         port,
         createServer: ((options: ServerOptions, listener: RequestListener) =>
           createServer(options, withPlayground(listener))) as typeof createServer,

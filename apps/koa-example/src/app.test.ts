@@ -7,6 +7,7 @@ import {
   openApiTest,
   readingListScenarios,
   serviceInfoTest,
+  sharedRecordsTest,
   shutdownTest,
   startupTest,
 } from '@batch/test-suite';
@@ -41,6 +42,7 @@ serviceInfoTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, ba
 openApiTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 
 startupTest('Koa', appDir);
+sharedRecordsTest('Koa', appDir);
 shutdownTest('Koa', appDir, 'start:koa');
 
 describe('the reading list on Koa', () => {

@@ -16,12 +16,10 @@ const loadRedis = async () => {
 serveReadingList(
   'Koa',
   new URL('..', import.meta.url),
-  (store, port, ready, records) => {
+  (store, port, ready, idempotency) => {
     // The app behind the playground (its page, and the simulated round trip of its requests).
     const server = createServer(
-      withPlayground(
-        createApp({ store, batch: { idempotency: { store: records } } }).app.callback(),
-      ),
+      withPlayground(createApp({ store, batch: { idempotency } }).app.callback()),
     ).listen(port, () => {
       ready((server.address() as AddressInfo).port);
     });

@@ -20,6 +20,12 @@ export interface ArticleStoreOptions {
    * @default ':memory:'
    */
   database?: string;
+  /**
+   * Milliseconds every write waits before it starts: a slow database, for demonstrations and
+   * for the tests that must catch a batch while it runs (`WRITE_DELAY_MS` of `pnpm start`).
+   * @default 0
+   */
+  writeDelayMs?: number;
 }
 
 /** The transaction a group's sub-requests run in (found through `AsyncLocalStorage`). */
@@ -109,8 +115,11 @@ export class ArticleStore {
   #closing: Promise<void> | undefined;
   #closed = false;
 
+  readonly #writeDelayMs: number;
+
   constructor(options: ArticleStoreOptions = {}) {
     this.database = options.database ?? IN_MEMORY;
+    this.#writeDelayMs = options.writeDelayMs ?? 0;
     this.#writer = openWriter(this.database);
     this.#write = new WriteStatements(this.#writer);
     if (!isInMemory(this.database)) {
@@ -314,6 +323,8 @@ export class ArticleStore {
    * transaction of its own once the lock is free.
    */
   async #writing(write: (statements: WriteStatements) => WriteResult): Promise<WriteResult> {
+    if (this.#writeDelayMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, this.#writeDelayMs));
     const transaction = this.#transaction.getStore();
     if (transaction !== undefined) {
       this.#current(transaction);

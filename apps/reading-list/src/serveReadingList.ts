@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { RecordStore } from '@batch/core';
+import type { IdempotencyOptions } from '@batch/core';
 import { ArticleStore } from './ArticleStore.js';
 import { databasePath } from './database.js';
 import { type RedisModules, recordStoreFromEnv } from './recordStoreFromEnv.js';
@@ -8,14 +8,14 @@ import { closeStore, shutdownTimeoutMs, stopOnSignals } from './shutdown.js';
 
 /**
  * How an example app starts its server: on `port` (0 for any), with `store`, calling
- * `ready(port)` once it listens; `records` is where its batch route keeps the records of
- * keyed and asynchronous batches (`BatchOptions.idempotency.store`).
+ * `ready(port)` once it listens; `idempotency` is how its batch route records keyed and
+ * asynchronous batches (`BatchOptions.idempotency`: the store, the lease).
  */
 export type StartServer = (
   store: ArticleStore,
   port: number,
   ready: (port: number) => void,
-  records: RecordStore,
+  idempotency: IdempotencyOptions,
 ) => Server;
 
 /** Loads the Redis client and store, only when `REDIS_URL` is set (an app without it loads neither). */
@@ -38,7 +38,7 @@ export async function serveReadingList(
 ): Promise<Server> {
   const timeoutMs = shutdownTimeoutMs();
   const database = databasePath(appDir);
-  const store = new ArticleStore({ database });
+  const store = new ArticleStore({ database, writeDelayMs: envMs('WRITE_DELAY_MS') ?? 0 });
   const redisUrl = process.env.REDIS_URL;
   const records = await recordStoreFromEnv({
     database,
@@ -51,7 +51,7 @@ export async function serveReadingList(
     (port) => {
       console.log(startBanner(framework, `http://localhost:${port}`, database, records.location));
     },
-    records.store,
+    { store: records.store, leaseMs: envMs('BATCH_LEASE_MS') ?? 30_000 },
   );
   stopOnSignals(server, {
     timeoutMs,
@@ -61,4 +61,14 @@ export async function serveReadingList(
     },
   });
   return server;
+}
+
+/** A duration in milliseconds from the environment (`undefined` when unset). */
+function envMs(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new Error(`${name} must be milliseconds, got ${value}`);
+  return ms === 0 ? undefined : ms;
 }

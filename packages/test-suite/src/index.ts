@@ -10,6 +10,7 @@ export { recordStoreContract } from './recordStoreContract.js';
 export type { RedisServer } from './redisServer.js';
 export { startRedisServer } from './redisServer.js';
 export { type StartMounted, serviceInfoTest } from './serviceInfoTest.js';
+export { sharedRecordsTest } from './sharedRecordsTest.js';
 export { shutdownTest } from './shutdownTest.js';
 export { startupTest } from './startupTest.js';
 export type { ConformanceTarget, RunningApp } from './testApp.js';
