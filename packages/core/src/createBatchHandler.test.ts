@@ -722,7 +722,8 @@ describe('client disconnect', () => {
   it('handle: a consumer that stops reading aborts running items and starts no more', async () => {
     const sawAbort = deferred<boolean>();
     const { dispatch, indexes } = recorder(async (_request, { index, signal }) => {
-      if (index === 0) return ok('first');
+      // Answered after a timer: item 1 starts in a task of its own, before the consumer reads.
+      if (index === 0) return sleep(20).then(() => ok('first'));
       const aborted = await abortedWithin(signal, 5000);
       if (index === 1) sawAbort.resolve(aborted);
       return ok();
@@ -1916,7 +1917,7 @@ describe('streaming', () => {
     async (format) => {
       const { dispatch } = recorder();
       const output = await send(
-        handlerWith(dispatch),
+        handlerWith(dispatch, { spreadStarts: false }),
         format,
         items(20, (index) => ({ target: `/i/${index}` })),
       );
@@ -1935,6 +1936,42 @@ describe('streaming', () => {
       );
     },
   );
+
+  it('lets reads that start together into the app one per task, as sockets would (SPEC §4 "Rate limits")', async () => {
+    // A limiter that counts, then reads its count after an await (express-rate-limit's memory store).
+    const counter = { hits: 0 };
+    const seen: number[] = [];
+    const limited = (spread: boolean) =>
+      handlerWith(
+        async () => {
+          counter.hits++;
+          await Promise.resolve();
+          await Promise.resolve();
+          seen.push(counter.hits);
+          return counter.hits > 20 ? { status: 429, headers: [], body: null } : ok();
+        },
+        { spreadStarts: spread },
+      );
+    const statuses = async (spread: boolean) => {
+      counter.hits = 0;
+      seen.length = 0;
+      const output = await send(
+        limited(spread),
+        'json',
+        items(30, (i) => ({ target: `/i/${i}` })),
+      );
+      const parts = await decodeBatchResponse({
+        contentType: header(output.headers, 'content-type'),
+        body: output.body,
+      });
+      return parts.map((part) => part.status);
+    };
+    const spread = await statuses(true);
+    expect(spread).toEqual([...Array(20).fill(200), ...Array(10).fill(429)]);
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // Started together, every item reads the count after all 30 came in: all refused.
+    expect(await statuses(false)).toEqual(Array(30).fill(429));
+  });
 
   it.each(FORMATS)('%s: the first item is written before a later one is done', async (format) => {
     const gate = deferred();

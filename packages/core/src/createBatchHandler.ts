@@ -161,6 +161,7 @@ interface ResolvedOptions {
   base64StringBodies: boolean | undefined;
   transaction: BatchOptions['transaction'];
   idempotency: ResolvedIdempotency | undefined;
+  spreadStarts: boolean;
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -216,6 +217,7 @@ function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
     base64StringBodies: options.base64StringBodies,
     transaction: options.transaction,
     idempotency: resolveIdempotency(options),
+    spreadStarts: options.spreadStarts !== false,
   };
 }
 
@@ -406,6 +408,7 @@ function executeOptions(
     deadlineMs: options.deadlineMs,
     onItem: options.onItem,
     transaction: options.transaction,
+    spreadStarts: options.spreadStarts,
     collapseFailedGroups: planned.format === 'multipart',
     resolveReference: (location, referenced, rest) => {
       const target = referencedTarget(location, referenced, rest, host ?? 'localhost');

@@ -6,6 +6,7 @@ import { OutputWindow } from './outputWindow.js';
 import type { PlannedItem } from './planBatch.js';
 import type { RunContext } from './runItem.js';
 import { Scheduler } from './schedule.js';
+import { TurnGate } from './turns.js';
 
 export type { ExecuteOptions } from './executeOptions.js';
 export type { PlannedItem } from './planBatch.js';
@@ -33,6 +34,7 @@ export async function* executeBatchRuns(
     options,
     outcomes: new ItemOutcomes(items, options.stopOnError, inOrder, options.onItem),
     cancellation: new Cancellation(options.signal, options.deadlineMs, options.timeoutMs),
+    turns: options.spreadStarts === false ? undefined : new TurnGate(),
   };
   const window = new OutputWindow(items.length, inOrder);
   const scheduler = new Scheduler(context, window);

@@ -47,6 +47,19 @@ export interface ExecuteOptions {
    * started); when it rejects, the item answers `503` without running.
    */
   beforeDispatch?: ((request: SubRequest, index: number) => Promise<void>) | undefined;
+  /** Items that start together enter the app one per task (`BatchOptions.spreadStarts`). @default true */
+  spreadStarts?: boolean | undefined;
+  /**
+   * Wraps each item's dispatch (`run` calls the dispatcher): a tracer opens a span around it
+   * and runs it in that span's context. It must call `run` once and return what it returns.
+   */
+  aroundItem?:
+    | ((
+        request: SubRequest,
+        index: number,
+        run: () => Promise<SubResponse>,
+      ) => Promise<SubResponse>)
+    | undefined;
   resolveReference?: (
     location: string,
     referencedTarget: string,

@@ -4,6 +4,7 @@ import type { Cancellation } from './cancellation.js';
 import type { ExecuteOptions } from './executeOptions.js';
 import type { ItemOutcomes } from './outcomes.js';
 import type { PlannedItem } from './planBatch.js';
+import type { TurnGate } from './turns.js';
 
 /** What running one item needs: the batch's items, options, outcomes and cancellation. */
 export interface RunContext {
@@ -11,6 +12,8 @@ export interface RunContext {
   options: ExecuteOptions;
   outcomes: ItemOutcomes;
   cancellation: Cancellation;
+  /** Spreads item starts over tasks (see `TurnGate`); `undefined` starts them together. */
+  turns: TurnGate | undefined;
 }
 
 const now = () => performance.now();
@@ -42,11 +45,20 @@ export async function runItem(context: RunContext, index: number): Promise<SubRe
       );
     }
   }
+  const turn = context.turns?.enter();
+  if (turn !== undefined) {
+    await turn;
+    // Aborted while it waited for its turn: it never enters the app.
+    if (cancellation.aborted) return outcomes.unrun(index, cancellation.abortedResponse());
+  }
   const started = now();
   const { signal, release } = cancellation.itemSignal();
   let response: SubResponse;
   try {
-    response = await cancellation.settle(options.run(request, index, signal), signal);
+    const dispatch = () => options.run(request, index, signal);
+    const dispatched =
+      options.aroundItem === undefined ? dispatch() : options.aroundItem(request, index, dispatch);
+    response = await cancellation.settle(dispatched, signal);
   } catch {
     response = problemResponse(
       500,

@@ -54,11 +54,15 @@ export async function readAhead(
   let bytes = 0;
   let ended = false;
   let pending: Promise<IteratorResult<Uint8Array>> | undefined;
-  const turn = nextTurn();
+  let turn = nextTurn();
   try {
     while (bytes <= maxBytes) {
       const next = iterator.next();
       const result = await Promise.race([next, turn.promise]);
+      // Quiet for a whole turn: the rest waits on I/O (or a timer). A chunk that came within
+      // the turn starts another: the engine lets one item into the app per turn.
+      turn.cancel();
+      turn = nextTurn();
       if (result === WAITING) {
         pending = next;
         break;

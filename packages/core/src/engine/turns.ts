@@ -1,0 +1,62 @@
+/**
+ * Schedules a callback on the next turn of the event loop: `setImmediate` where there is one
+ * (Node, Bun), else a `MessageChannel` message (browsers, Deno, Workers), else a timer.
+ */
+function nextTurn(): (callback: () => void) => void {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown })
+    .setImmediate;
+  if (typeof immediate === 'function') return (callback) => void immediate(callback);
+  if (typeof MessageChannel === 'function') {
+    const channel = new MessageChannel();
+    const queue: Array<() => void> = [];
+    channel.port1.onmessage = () => queue.shift()?.();
+    return (callback) => {
+      queue.push(callback);
+      channel.port2.postMessage(undefined);
+    };
+  }
+  return (callback) => void setTimeout(callback, 0);
+}
+
+/**
+ * One item enters the app per task (SPEC §4 "Rate limits"): middleware written for requests
+ * that arrive from sockets one event at a time — a rate limiter that increments a counter,
+ * then reads it after an `await` — never sees two sub-requests enter in the same task, as no
+ * socket would deliver them. Each item that must wait gets a task of its own (a
+ * `setImmediate`: Node runs every queued one in the same turn of the event loop, draining
+ * promise jobs between them, as it does between two sockets' events), so the items of one
+ * batch still start in one turn, in order, and run concurrently. The first item of a task
+ * is never delayed.
+ */
+export class TurnGate {
+  /** True while an item has entered in the current task. */
+  #occupied = false;
+  /** Items waiting for a task of their own. */
+  #waiting = 0;
+  #schedule: ((callback: () => void) => void) | undefined;
+
+  /** Resolves when the caller may enter; `undefined` when it may enter at once. */
+  enter(): Promise<void> | undefined {
+    this.#schedule ??= nextTurn();
+    if (!this.#occupied && this.#waiting === 0) {
+      this.#occupied = true;
+      this.#schedule(this.#free);
+      return undefined;
+    }
+    this.#waiting++;
+    const schedule = this.#schedule;
+    return new Promise<void>((resolve) => {
+      schedule(() => {
+        this.#waiting--;
+        // This task is the item's: one that would enter during it waits for a task of its own.
+        this.#occupied = true;
+        if (this.#waiting === 0) schedule(this.#free);
+        resolve();
+      });
+    });
+  }
+
+  readonly #free = (): void => {
+    if (this.#waiting === 0) this.#occupied = false;
+  };
+}
