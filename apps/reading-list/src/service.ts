@@ -1,5 +1,5 @@
 import { type BatchFormat, DEFAULT_MAX_REQUESTS } from '@batch/core';
-import { curlCommand, EXAMPLE_BATCHES } from './exampleBatches.js';
+import { curlCommand, EXAMPLE_BATCHES, MINIMAL_IMPORT_BATCH } from './exampleBatches.js';
 
 /** The batch route an app mounted: its path and the options it gave the adapter. */
 export interface MountedBatch {
@@ -68,7 +68,11 @@ export function startBanner(framework: string, url: string, database?: string): 
   return [
     `reading-list (${framework}) listening on ${url}`,
     '',
-    ...EXAMPLE_BATCHES.flatMap((batch) => [`${batch.title}:`, `  ${curlCommand(url, batch)}`, '']),
+    ...[...EXAMPLE_BATCHES, MINIMAL_IMPORT_BATCH].flatMap((batch) => [
+      `${batch.title}:`,
+      `  ${curlCommand(url, batch)}`,
+      '',
+    ]),
     `Playground (build a batch, race 20 calls one by one vs batched, in your browser): ${url}/playground`,
     '',
     ...(database === undefined ? [] : [storedIn(database), '']),
