@@ -193,6 +193,11 @@ describe.each(APPS)('@odata/client 2.21.10 against the $name app', (app) => {
       client.newBatchRequest({ collection: 'articles', dependsOn: ['h'] }),
     ]);
     expect(failed.map((result) => result.status)).toEqual([424, 404, 424]);
+    // SPEC §3: both JSON answers end with `failed`; the client reads `responses` alone.
+    expect(wire.map((exchange) => (exchange.content as { failed?: number[] }).failed)).toEqual([
+      [],
+      [0, 1, 2],
+    ]);
     expect(await failed[0]!.json()).toMatchObject({
       status: 424,
       detail: expect.stringMatching(/^rolled back/),

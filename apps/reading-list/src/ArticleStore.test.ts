@@ -195,9 +195,10 @@ describe('service helpers', () => {
     expect(ownerOf(undefined)).toBeUndefined();
   });
 
-  it('prints two curl commands for the URL it is given', () => {
+  it('prints three curl commands for the URL it is given, the last a minimal import', () => {
     const banner = startBanner('Express', 'http://localhost:3000');
     expect(banner).toContain('listening on http://localhost:3000');
-    expect(banner.match(/curl -s http:\/\/localhost:3000\/batch/g)).toHaveLength(2);
+    expect(banner.match(/curl -s http:\/\/localhost:3000\/batch/g)).toHaveLength(3);
+    expect(banner).toContain("-H 'Prefer: return=minimal'");
   });
 });

@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { curlCommand, MULTIPART_EXAMPLE_BATCH, shellQuote } from './exampleBatches.js';
+import {
+  curlCommand,
+  MINIMAL_IMPORT_BATCH,
+  MULTIPART_EXAMPLE_BATCH,
+  shellQuote,
+} from './exampleBatches.js';
 
 /** What bash makes of `word`. */
 const bash = (words: string[]) =>
@@ -35,6 +40,21 @@ describe('curlCommand', () => {
       'Content-Type: multipart/mixed; boundary=batch_curl',
       '--data-binary',
       MULTIPART_EXAMPLE_BATCH.body,
+    ]);
+  });
+
+  it('sends the minimal import with its Prefer header', () => {
+    const line = curlCommand('http://localhost:3000', MINIMAL_IMPORT_BATCH);
+    expect(bash([line.replace(/^curl -s /, '')])).toEqual([
+      'http://localhost:3000/batch',
+      '-H',
+      'Authorization: Bearer alice',
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      'Prefer: return=minimal',
+      '-d',
+      MINIMAL_IMPORT_BATCH.body,
     ]);
   });
 

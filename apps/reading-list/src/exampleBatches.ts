@@ -9,6 +9,8 @@ export interface ExampleBatch {
   title: string;
   contentType: string;
   body: string;
+  /** Other headers of the batch request (`Prefer`), as `Name: value` lines. */
+  headers?: readonly string[];
 }
 
 /** The Kinto documentation's JSON batch: two POSTs and a PATCH, one round trip. */
@@ -48,6 +50,27 @@ export const MULTIPART_EXAMPLE_BATCH: ExampleBatch = {
     '--batch_curl--',
     '',
   ].join('\r\n'),
+};
+
+/**
+ * A minimal import (SPEC §7, the Kinto documentation's "payload optimization for massive
+ * operations"): three articles, one without its `url`. With `Prefer: return=minimal` the two
+ * created answer with their `Location` and `ETag` only; the refused one answers whole, and
+ * `"failed": [1]` names it. Not one of the playground's examples.
+ */
+export const MINIMAL_IMPORT_BATCH: ExampleBatch = {
+  title:
+    'A minimal import (Prefer: return=minimal): created articles answer with their Location only, "failed" names the one to fix',
+  contentType: 'application/json',
+  headers: ['Prefer: return=minimal'],
+  body: JSON.stringify({
+    defaults: { method: 'POST', path: '/articles' },
+    requests: [
+      { body: { title: 'MDN', url: 'https://developer.mozilla.org' } },
+      { body: { title: 'No URL' } },
+      { body: { title: 'Kinto', url: 'https://kinto.readthedocs.io' } },
+    ],
+  }),
 };
 
 /** Both example batches, JSON first (the multipart one reads what it creates). */
@@ -90,7 +113,10 @@ export function curlCommand(
   const body = shellQuote(batch.body);
   const data = body.startsWith("'") ? `-d ${body}` : `--data-binary ${body}`;
   const auth = token === '' ? '' : ` -H ${shellQuote(`Authorization: Bearer ${token}`)}`;
-  const more = headers.map((header) => ` -H ${shellQuote(header)}`).join('');
+  const more = [...headers, ...(batch.headers ?? [])]
+    .map((header) => ` -H ${shellQuote(header)}`)
+    .join('');
+  // `-i` shows the answer's headers (Idempotent-Replayed) when the caller adds some.
   const show = headers.length > 0 ? ' -i' : '';
-  return `curl -s${show} ${url}/batch${auth}${more} -H ${shellQuote(`Content-Type: ${batch.contentType}`)} ${data}`;
+  return `curl -s${show} ${url}/batch${auth} -H ${shellQuote(`Content-Type: ${batch.contentType}`)}${more} ${data}`;
 }

@@ -1,6 +1,6 @@
 import { type BatchFormat, DEFAULT_MAX_REQUESTS } from '@batch/core';
 import { IN_MEMORY } from './database.js';
-import { curlCommand, EXAMPLE_BATCHES } from './exampleBatches.js';
+import { curlCommand, EXAMPLE_BATCHES, MINIMAL_IMPORT_BATCH } from './exampleBatches.js';
 
 /** The batch route an app mounted: its path and the options it gave the adapter. */
 export interface MountedBatch {
@@ -74,7 +74,11 @@ export function startBanner(
   return [
     `reading-list (${framework}) listening on ${url}`,
     '',
-    ...EXAMPLE_BATCHES.flatMap((batch) => [`${batch.title}:`, `  ${curlCommand(url, batch)}`, '']),
+    ...[...EXAMPLE_BATCHES, MINIMAL_IMPORT_BATCH].flatMap((batch) => [
+      `${batch.title}:`,
+      `  ${curlCommand(url, batch)}`,
+      '',
+    ]),
     'Safe retries: the JSON batch with an Idempotency-Key — send it twice, the second answer is replayed (Idempotent-Replayed: true), nothing is written twice:',
     `  ${curlCommand(url, EXAMPLE_BATCHES[0]!, 'alice', [`Idempotency-Key: ${KEY_EXAMPLE}`])}`,
     '',

@@ -4,11 +4,12 @@ import { waitForOutput } from './waitForOutput.js';
 
 /**
  * The startup test of an example app: `pnpm start` in `appDir` with `PORT=0` prints the
- * banner with its URL and two curl batches, and the app answers `GET /` with its service info.
+ * banner with its URL and three curl batches (the last a minimal import), and the app answers
+ * `GET /` with its service info.
  */
 export function startupTest(framework: string, appDir: string): void {
   describe('pnpm start', () => {
-    it('prints its URL and two curl batches, and answers GET /', async () => {
+    it('prints its URL and three curl batches, and answers GET /', async () => {
       // Its own process group, signalled as a whole (as Ctrl+C in a terminal does): the app's
       // `pnpm start` runs `node dist/server.js` under `sh -c`, and pnpm passes SIGTERM to
       // that shell only, which does not pass it on (shutdownTest: the root scripts exec it).
@@ -26,7 +27,9 @@ export function startupTest(framework: string, appDir: string): void {
           const match = banner.exec(output);
           return match && output.includes('Ctrl+C') ? { url: match[1]!, output } : undefined;
         });
-        expect(output.split(`curl -s ${url}/batch `)).toHaveLength(3);
+        expect(output.split(`curl -s ${url}/batch `)).toHaveLength(4);
+        expect(output).toContain(`curl -s -i ${url}/batch `); // the safe-retry example (Idempotency-Key)
+        expect(output).toContain("-H 'Prefer: return=minimal'");
         const response = await fetch(`${url}/`);
         expect(response.status).toBe(200);
         expect(((await response.json()) as { batch: { path: string } }).batch.path).toBe('/batch');

@@ -266,7 +266,7 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     );
   }
   const reader = new JsonBatchReader(document, context);
-  requests.forEach((raw: unknown, index: number) => reader.item(raw, index));
+  for (let index = 0; index < requests.length; index++) reader.item(requests[index], index);
   return reader.finish();
 }
 

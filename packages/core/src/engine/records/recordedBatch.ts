@@ -6,7 +6,6 @@ import type { PlannedItem } from '../planBatch.js';
 import { decodeRecordedAnswer, encodeRecordedAnswer } from './answerCodec.js';
 import type { BatchRecord, ClaimResult, RecordStore } from './RecordStore.js';
 import { RecordTooLarge } from './RecordTooLarge.js';
-import { StoreUnavailable } from './StoreUnavailable.js';
 
 /** How keyed batches are recorded (SPEC §8), every field resolved. */
 export interface RecordingPolicy {
