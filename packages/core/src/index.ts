@@ -8,6 +8,7 @@ export type {
   DispatchContext,
   Dispatcher,
 } from './createBatchHandler.js';
+export { DEFAULT_MAX_ASYNC_REQUESTS } from './asyncBatches.js';
 export { createBatchHandler } from './createBatchHandler.js';
 export type { Reference } from './engine/parseReference.js';
 export { parseReference, referenceName } from './engine/parseReference.js';
