@@ -280,6 +280,20 @@ export function monitorOf(
   return match[2];
 }
 
+/**
+ * Whether a request for `path` (its query ignored) belongs to the batch route `route`: the
+ * route itself, or one of its monitors (`<route>/jobs/<id>`, SPEC §9). For servers that
+ * route by hand: `onBatchRoute(url.pathname, '/batch') ? batch(request) : app(request)`.
+ */
+export function onBatchRoute(path: string, route: string): boolean {
+  const query = path.indexOf('?');
+  const bare = trimSlash(query === -1 ? path : path.slice(0, query));
+  const base = trimSlash(route);
+  if (bare === base) return true;
+  const rest = bare.startsWith(`${base}/jobs/`) ? bare.slice(base.length + 6) : '';
+  return rest !== '' && !rest.includes('/');
+}
+
 function trimSlash(path: string): string {
   return path.replace(/\/+$/, '');
 }

@@ -1,3 +1,4 @@
+export { DEFAULT_MAX_ASYNC_REQUESTS, onBatchRoute } from './asyncBatches.js';
 export type {
   BatchFetchInit,
   BatchHandler,
@@ -8,7 +9,6 @@ export type {
   DispatchContext,
   Dispatcher,
 } from './createBatchHandler.js';
-export { DEFAULT_MAX_ASYNC_REQUESTS } from './asyncBatches.js';
 export { createBatchHandler } from './createBatchHandler.js';
 export type { Reference } from './engine/parseReference.js';
 export { parseReference, referenceName } from './engine/parseReference.js';

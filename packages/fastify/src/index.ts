@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type BatchOptions, DEFAULT_MAX_BODY_BYTES } from '@batch/core';
 import { chunksOf, createNodeBatchRunner, settleNodeOutput } from '@batch/node';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 
 /** Options of the `batch` plugin: the shared `BatchOptions` of `@batch/core`, plus its route. */
@@ -37,21 +37,28 @@ const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options)
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  fastify.all(
-    path,
-    { bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES },
-    async (request, reply) => {
-      const payload = request.body as Readable | undefined;
-      const output = await run(
-        request.raw,
-        reply.raw,
-        payload === undefined ? undefined : chunksOf(payload),
-      );
-      // Through the reply, so that the app's onSend hooks (compression among them) apply.
-      const answer = await settleNodeOutput(output);
-      return reply.code(answer.status).headers(answer.headers).send(answer.body);
-    },
-  );
+  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
+    const payload = request.body as Readable | undefined;
+    const output = await run(
+      request.raw,
+      reply.raw,
+      payload === undefined ? undefined : chunksOf(payload),
+    );
+    // Through the reply, so that the app's onSend hooks (compression among them) apply.
+    const settled = await settleNodeOutput(output);
+    return reply.code(settled.status).headers(settled.headers).send(settled.body);
+  };
+  fastify.all(path, { bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }, answer);
+  // The monitors of asynchronous batches (SPEC §9), under the batch route.
+  fastify.route({
+    method: ['GET', 'DELETE'],
+    url: `${path.replace(/\/+$/, '')}/jobs/:id`,
+    handler: answer,
+  });
+  // A graceful `app.close()` waits for the asynchronous batches still running.
+  fastify.addHook('onClose', async () => {
+    await run.idle();
+  });
 };
 
 /**

@@ -98,9 +98,13 @@ export function safeRetriesSuite(start: (batch?: BatchOptions) => Promise<Runnin
       const running = await app();
       const key = unique();
       const tag = unique();
-      const first = await post(running, { requests: [{ method: 'POST', path: `/echo/${tag}` }] }, {
-        'Idempotency-Key': `"${key}"`,
-      });
+      const first = await post(
+        running,
+        { requests: [{ method: 'POST', path: `/echo/${tag}` }] },
+        {
+          'Idempotency-Key': `"${key}"`,
+        },
+      );
       expect(first.status).toBe(200);
       expect(first.headers.get('idempotent-replayed')).toBeNull();
       const other = await post(
@@ -167,9 +171,13 @@ export function safeRetriesSuite(start: (batch?: BatchOptions) => Promise<Runnin
       const failing = failingStore();
       const running = await start({ idempotency: { store: failing } });
       const before = running.log.length;
-      const keyed = await post(running, { requests: [{ method: 'POST', path: '/echo' }] }, {
-        'Idempotency-Key': unique(),
-      });
+      const keyed = await post(
+        running,
+        { requests: [{ method: 'POST', path: '/echo' }] },
+        {
+          'Idempotency-Key': unique(),
+        },
+      );
       expect(keyed.status).toBe(503);
       expect(Number(keyed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(running.log.slice(before)).toEqual([]);
@@ -192,7 +200,10 @@ export function safeRetriesSuite(start: (batch?: BatchOptions) => Promise<Runnin
       const first = await send(part, 'multipart/mixed; boundary=b');
       expect(first.status).toBe(200);
       await first.arrayBuffer();
-      const again = await send(part.replaceAll('--b', '--other'), 'multipart/mixed; boundary=other');
+      const again = await send(
+        part.replaceAll('--b', '--other'),
+        'multipart/mixed; boundary=other',
+      );
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       const parts = await decodeBatchResponse({
         contentType: again.headers.get('content-type'),
