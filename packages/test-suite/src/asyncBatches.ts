@@ -22,7 +22,7 @@ async function call(
   const response = await fetch(running.url + path, {
     method,
     headers,
-    ...(body === undefined ? {} : { body: body as BodyInit }),
+    ...(body === undefined ? {} : { body: body as string | Uint8Array<ArrayBuffer> }),
   });
   const bytes = new Uint8Array(await response.arrayBuffer());
   return { status: response.status, headers: response.headers, bytes, text: decoder.decode(bytes) };
