@@ -266,7 +266,9 @@ export function parseJsonBatch(document: unknown, context: JsonBatchContext): Su
     );
   }
   const reader = new JsonBatchReader(document, context);
-  requests.forEach((raw: unknown, index: number) => reader.item(raw, index));
+  requests.forEach((raw: unknown, index: number) => {
+    reader.item(raw, index);
+  });
   return reader.finish();
 }
 
