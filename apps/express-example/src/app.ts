@@ -43,7 +43,7 @@ export function createApp(options: AppOptions = {}): {
   // the bearer-token rule, the routes, the error handler. Mounted before express.json(),
   // so the batch body is read by the adapter under its own limits (10 MiB by default).
   // An atomicity group runs inside one transaction of the store: all of it, or nothing.
-  app.all(
+  app.use(
     batchPath,
     batch(app, { transaction: (run) => store.transaction(run), ...options.batch }),
   );

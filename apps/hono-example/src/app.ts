@@ -44,7 +44,10 @@ export function createApp(options: AppOptions = {}): {
   // adapter's 405 with `Allow: POST`. It answers without calling `next()`, so whatever is
   // registered below only sees the batch's items, never the batch itself. An atomicity
   // group runs inside one transaction of the store: all of it, or nothing.
-  app.all(batchPath, batch(app, { transaction: (run) => store.transaction(run), ...batchOptions }));
+  app.all(
+    `${batchPath}/*`,
+    batch(app, { transaction: (run) => store.transaction(run), ...batchOptions }),
+  );
   if (conformance) app.use(requestLog(log));
 
   app.get('/', (c) => {

@@ -1,3 +1,11 @@
+import {
+  type AsyncAnswer,
+  acceptAsync,
+  answerMonitor,
+  monitorOf,
+  type ResolvedAsync,
+  resolveAsync,
+} from './asyncBatches.js';
 import { type ExecuteOptions, executeBatchRuns, type PlannedItem } from './engine/executeBatch.js';
 import { isBatchRoute, planBatch } from './engine/planBatch.js';
 import type { BatchRecord } from './engine/records/RecordStore.js';
@@ -141,6 +149,14 @@ export interface BatchHandler {
    * replaces the request's body when something (a validator) already read it.
    */
   fetch(request: Request, init?: BatchFetchInit): Promise<Response>;
+  /**
+   * Resolves when no asynchronous batch (`Prefer: respond-async`, SPEC §9) runs on this
+   * handler any more — those accepted meanwhile included. A graceful stop awaits it (up to
+   * its grace period) after the server stopped accepting requests.
+   */
+  idle(): Promise<void>;
+  /** How many asynchronous batches run on this handler now. */
+  readonly runningAsync: number;
 }
 
 /** The handler's options, every field resolved once, at creation. */
@@ -162,6 +178,9 @@ interface ResolvedOptions {
   transaction: BatchOptions['transaction'];
   idempotency: ResolvedIdempotency | undefined;
   spreadStarts: boolean;
+  async: ResolvedAsync;
+  /** `limits` with `maxRequests` from `maxAsyncRequests`: what an async batch is read under. */
+  asyncLimits: ResolvedBatchLimits;
 }
 
 function positive(name: string, value: number | undefined): number | undefined {
@@ -200,6 +219,9 @@ function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
   if (parallel !== 'reads' && parallel !== 'all') {
     throw new TypeError("parallel must be 'reads' or 'all'");
   }
+  const limits = resolveLimits(options);
+  const idempotency = resolveIdempotency(options);
+  const asyncBatches = resolveAsync(idempotency, options.maxAsyncRequests);
   return {
     dispatch,
     concurrency,
@@ -209,15 +231,17 @@ function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
     deadlineMs: positive('deadlineMs', options.deadlineMs),
     inherits: compileInheritPolicy(options.inheritHeaders),
     onItem: options.onItem,
-    limits: resolveLimits(options),
+    limits,
     discard: discardLimits(options),
     formats: options.formats,
     batchPath: options.batchPath,
     basePath: options.basePath,
     base64StringBodies: options.base64StringBodies,
     transaction: options.transaction,
-    idempotency: resolveIdempotency(options),
+    idempotency,
     spreadStarts: options.spreadStarts !== false,
+    async: asyncBatches,
+    asyncLimits: { ...limits, maxRequests: asyncBatches.maxRequests },
   };
 }
 
@@ -231,9 +255,14 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
   const resolved = resolveHandlerOptions(options);
   /** `hasBody`: the request has a body whatever its headers say (see `planUnreadBody`). */
   const handle = (input: BatchInput, hasBody = false) => answerBatch(resolved, input, hasBody);
+  const running = resolved.async.running;
   return {
     handle: (input) => handle(input),
     fetch: (request, init = {}) => answerFetchRequest(handle, request, init),
+    idle: () => running.idle(),
+    get runningAsync() {
+      return running.size;
+    },
   };
 }
 
@@ -258,14 +287,20 @@ async function answerBatch(
 ): Promise<BatchOutput> {
   const body = trackBody(input.body);
   try {
+    const monitor = monitorOf(input.method, input.path, options.batchPath);
+    if (monitor !== undefined)
+      return await answerMonitor(options.async, input.method, input.headers, monitor);
     if (input.method.toUpperCase() !== 'POST') {
       throw new BatchError(
         'method_not_allowed',
         `${input.method} is not allowed on a batch route; use POST`,
       );
     }
-    const planned = await decodeAndPlan(options, input, body.body);
+    const respondAsync = readBatchPreferences(input.headers).respondAsync;
+    const planned = await decodeAndPlan(options, input, body.body, respondAsync);
     const key = idempotencyKeyOf(options.idempotency, input.headers, planned.items);
+    // SPEC §9: answered at once with a monitor; the batch runs in the background, recorded.
+    if (respondAsync) return await acceptAsyncBatch(options, input, planned, key);
     if (key === undefined) return runAndEncode(options, input, planned);
     // SPEC §8: a keyed batch is recorded as it runs, or replayed.
     const claimed = await claimKeyedBatch(
@@ -292,6 +327,7 @@ async function decodeAndPlan(
   options: ResolvedOptions,
   input: BatchInput,
   body: BodyInput,
+  respondAsync: boolean,
 ): Promise<PlannedBatch> {
   const batchPath = options.batchPath ?? pathOfTarget(input.path);
   const host = getHeader(input.headers, 'host');
@@ -303,7 +339,7 @@ async function decodeAndPlan(
       formats: options.formats,
       base64StringBodies: options.base64StringBodies,
     },
-    options.limits,
+    respondAsync ? options.asyncLimits : options.limits,
   );
   const base =
     options.basePath === undefined ? baseOfBatchPath(batchPath) : normaliseBase(options.basePath);
@@ -342,6 +378,38 @@ function runAndEncode(
   recorded?: { run: RecordedBatch; taken?: BatchRecord },
 ): BatchOutput {
   const shape = chooseAnswerShape(input, planned);
+  const runs = startRuns(options, input, planned, {
+    minimal: shape.minimal,
+    order: shape.jsonLines ? 'completion' : 'request',
+    // SPEC §4 "Cancellation": a keyed batch runs to its end, so that the retry finds every answer.
+    signal: recorded === undefined ? input.signal : undefined,
+    recorded,
+  });
+  const encoded = encodeResponseRuns(
+    planned.format,
+    recorded === undefined ? runs : recorded.run.record(runs),
+    shape,
+  );
+  const headers: HeaderList = [['content-type', encoded.contentType]];
+  if (shape.minimal) headers.push(['preference-applied', 'return=minimal']);
+  return { status: 200, headers, body: encoded.body };
+}
+
+/** How `startRuns` runs a batch. */
+interface RunChoices {
+  minimal: boolean;
+  order: 'request' | 'completion';
+  signal: AbortSignal | undefined;
+  recorded: { run: RecordedBatch; taken?: BatchRecord } | undefined;
+}
+
+/** The engine's runs of the planned items through the dispatcher (not yet recorded). */
+function startRuns(
+  options: ResolvedOptions,
+  input: BatchInput,
+  planned: PlannedBatch,
+  choices: RunChoices,
+): AsyncGenerator<SubResponse[]> {
   const batch: BatchRequestInfo = {
     method: input.method,
     path: input.path,
@@ -350,31 +418,55 @@ function runAndEncode(
     native: input.native,
   };
   const { dispatch } = options;
-  const returnMinimal = shape.minimal;
-  const runs = executeBatchRuns(planned.items, {
+  const { recorded, minimal: returnMinimal } = choices;
+  return executeBatchRuns(planned.items, {
     ...executeOptions(options, planned),
-    order: shape.jsonLines ? 'completion' : 'request',
+    order: choices.order,
     // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
     run: returnMinimal
       ? async (request, index, signal) =>
           dropBodyIfMinimal(await dispatch(request, { signal, index, batch, returnMinimal }))
       : (request, index, signal) => dispatch(request, { signal, index, batch, returnMinimal }),
-    // SPEC §4 "Cancellation": a keyed batch runs to its end, so that the retry finds every answer.
-    signal: recorded === undefined ? input.signal : undefined,
+    signal: choices.signal,
     known:
       recorded?.taken === undefined
         ? undefined
         : RecordedBatch.known(recorded.taken, planned.items),
     beforeDispatch: recorded?.run.beforeDispatch,
   });
-  const encoded = encodeResponseRuns(
-    planned.format,
-    recorded === undefined ? runs : recorded.run.record(runs),
-    shape,
-  );
-  const headers: HeaderList = [['content-type', encoded.contentType]];
-  if (returnMinimal) headers.push(['preference-applied', 'return=minimal']);
-  return { status: 200, headers, body: encoded.body };
+}
+
+/**
+ * A `respond-async` batch (SPEC §9): `202` and its monitor, the batch run in the background
+ * under a signal of its own (the client may go away), each answer recorded as it finishes.
+ */
+function acceptAsyncBatch(
+  options: ResolvedOptions,
+  input: BatchInput,
+  planned: PlannedBatch,
+  key: string | undefined,
+): Promise<AsyncAnswer> {
+  const shape = chooseAnswerShape(input, planned);
+  const monitorBase = `${(options.batchPath ?? pathOfTarget(input.path)).replace(/\/+$/, '')}/jobs/`;
+  return acceptAsync(options.async, input.headers, key, {
+    decoded: planned.decoded,
+    total: planned.items.length,
+    location: (monitor) => monitorBase + monitor,
+    info: { format: planned.format, echoContentId: shape.echoContentId, minimal: shape.minimal },
+    run: (recorded, signal) =>
+      recorded.run.record(
+        startRuns(options, input, planned, {
+          minimal: shape.minimal,
+          order: 'completion',
+          signal,
+          recorded,
+        }),
+      ),
+    synchronous: (claimed) =>
+      'replay' in claimed
+        ? replayRecord(input, planned, claimed.replay)
+        : runAndEncode(options, input, planned, claimed),
+  });
 }
 
 /** A finished keyed batch's answer again (SPEC §8), in the format and order this request asks. */
@@ -473,7 +565,9 @@ async function answerFetchRequest(
   if ('whole' in settled) {
     // One buffer with its length, which a server writes with its head.
     forget();
-    return new Response(settled.whole as Uint8Array<ArrayBuffer>, {
+    // A `204` (a cancelled monitor) has no body at all.
+    const whole = output.status === 204 ? null : (settled.whole as Uint8Array<ArrayBuffer>);
+    return new Response(whole, {
       status: output.status,
       headers: settled.headers,
     });

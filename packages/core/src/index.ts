@@ -1,3 +1,4 @@
+export { DEFAULT_MAX_ASYNC_REQUESTS, onBatchRoute } from './asyncBatches.js';
 export type {
   BatchFetchInit,
   BatchHandler,

@@ -140,6 +140,15 @@ export interface BatchOptions extends BatchLimits {
    * @default {} (on, in memory)
    */
   idempotency?: false | IdempotencyOptions;
+  /**
+   * Most items in an asynchronous batch (`Prefer: respond-async`, SPEC §9), checked while
+   * the batch is read as `maxRequests` is for the others: massive operations (imports) may
+   * need more items than a synchronous batch allows. `0` refuses every asynchronous batch
+   * that holds an item. Async batches are recorded in `idempotency.store` (with its lease
+   * and retention), or in a memory store of their own when `idempotency` is `false`.
+   * @default 10000
+   */
+  maxAsyncRequests?: number;
 }
 
 /** How keyed batches are recorded and replayed (SPEC §8). Each field defaults on its own. */

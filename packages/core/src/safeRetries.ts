@@ -7,7 +7,7 @@ import { getHeader } from './http/headerNames.js';
 import { parseIdempotencyKey } from './http/idempotencyKey.js';
 import { BatchError } from './model/BatchError.js';
 import type { DecodedBatch, HeaderList, SubRequest } from './model/types.js';
-import type { BatchOptions } from './options.js';
+import type { BatchOptions, IdempotencyOptions } from './options.js';
 
 /** Safe retries as a handler runs them (SPEC §8), every option resolved. */
 export interface ResolvedIdempotency {
@@ -31,15 +31,34 @@ export function resolveIdempotency(options: BatchOptions): ResolvedIdempotency |
   if (options.idempotency === false) return undefined;
   const given = options.idempotency ?? {};
   return {
-    policy: {
-      store: given.store ?? createMemoryRecordStore(),
-      leaseMs: positiveInteger('leaseMs', given.leaseMs, 30_000),
-      retentionMs: positiveInteger('retentionMs', given.retentionMs, DAY_MS),
-      maxRecordBytes: positiveInteger('maxRecordBytes', given.maxRecordBytes, 16 * 1024 * 1024),
-    },
+    policy: resolveRecordingPolicy(given),
     required: given.required === true,
     scope: given.scope,
   };
+}
+
+/** Where and how batches are recorded (SPEC §8, §9), each field defaulted on its own. */
+export function resolveRecordingPolicy(given: IdempotencyOptions): RecordingPolicy {
+  return {
+    store: given.store ?? createMemoryRecordStore(),
+    leaseMs: positiveInteger('leaseMs', given.leaseMs, 30_000),
+    retentionMs: positiveInteger('retentionMs', given.retentionMs, DAY_MS),
+    maxRecordBytes: positiveInteger('maxRecordBytes', given.maxRecordBytes, 16 * 1024 * 1024),
+  };
+}
+
+/**
+ * The caller's scope, hashed (SPEC §8): the app's notion of the caller, or the batch's
+ * `Authorization` and `Cookie` values — never stored in clear.
+ */
+export function callerScope(
+  scope: ((headers: HeaderList) => string | undefined) | undefined,
+  headers: HeaderList,
+): Promise<string> {
+  const caller =
+    scope?.(headers) ??
+    `${getHeader(headers, 'authorization') ?? ''}\n${getHeader(headers, 'cookie') ?? ''}`;
+  return sha256Hex(utf8(caller));
 }
 
 /**
@@ -80,10 +99,10 @@ export async function claimKeyedBatch(
   key: string,
   decoded: DecodedBatch,
 ): Promise<{ run: RecordedBatch; taken?: BatchRecord } | { replay: BatchRecord }> {
-  const caller =
-    idempotency.scope?.(headers) ??
-    `${getHeader(headers, 'authorization') ?? ''}\n${getHeader(headers, 'cookie') ?? ''}`;
-  const [scope, fingerprint] = await Promise.all([sha256Hex(utf8(caller)), fingerprintOf(decoded)]);
+  const [scope, fingerprint] = await Promise.all([
+    callerScope(idempotency.scope, headers),
+    fingerprintOf(decoded),
+  ]);
   return RecordedBatch.claim(
     idempotency.policy,
     `${scope}:${key}`,

@@ -33,7 +33,7 @@ async function startExpressApp(
     express.raw({ type: 'application/octet-stream' }),
   ];
   if (parsersFirst) app.use(parsers);
-  app.all(batchPath, batch(app, options));
+  app.use(batchPath, batch(app, options));
   app.use(requestLog(log));
   if (!parsersFirst) app.use(parsers);
   app.use(conformanceRoutes({ express, express4: express !== express5 }));

@@ -6,7 +6,7 @@ import {
   jsonBatchResponseSchema,
 } from '@batch/core';
 import { chunksOf, createNodeBatchRunner, settleNodeOutput } from '@batch/node';
-import type { FastifyPluginAsync, FastifySchema } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 
 /** Options of the `batch` plugin: the shared `BatchOptions` of `@batch/core`, plus its route. */
@@ -60,24 +60,35 @@ const plugin: FastifyPluginAsync<FastifyBatchOptions> = async (fastify, options)
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
+  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
+    const payload = request.body as Readable | undefined;
+    const output = await run(
+      request.raw,
+      reply.raw,
+      payload === undefined ? undefined : chunksOf(payload),
+    );
+    // Through the reply, so that the app's onSend hooks (compression among them) apply.
+    const settled = await settleNodeOutput(output);
+    return reply.code(settled.status).headers(settled.headers).send(settled.body);
+  };
   fastify.all(
     path,
     {
       bodyLimit: batchOptions.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       schema: routeSchema(path, batchOptions),
     },
-    async (request, reply) => {
-      const payload = request.body as Readable | undefined;
-      const output = await run(
-        request.raw,
-        reply.raw,
-        payload === undefined ? undefined : chunksOf(payload),
-      );
-      // Through the reply, so that the app's onSend hooks (compression among them) apply.
-      const answer = await settleNodeOutput(output);
-      return reply.code(answer.status).headers(answer.headers).send(answer.body);
-    },
+    answer,
   );
+  // The monitors of asynchronous batches (SPEC §9), under the batch route.
+  fastify.route({
+    method: ['GET', 'DELETE'],
+    url: `${path.replace(/\/+$/, '')}/jobs/:id`,
+    handler: answer,
+  });
+  // A graceful `app.close()` waits for the asynchronous batches still running.
+  fastify.addHook('onClose', async () => {
+    await run.idle();
+  });
 };
 
 /**

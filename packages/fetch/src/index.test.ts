@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 // The conformance routes, as a fetch app (Hono's `app.fetch`); the batch route in front of
 // them below is a plain fetch handler, not Hono's.
 import { conformanceRoutes } from '../../../apps/hono-example/src/conformanceRoutes.js';
-import { batch, createFetchDispatcher, type FetchApp } from './index.js';
+import { batch, createFetchDispatcher, type FetchApp, onBatchRoute } from './index.js';
 
 const decoder = new TextDecoder();
 const text = (part: DecodedSubResponse | undefined) => decoder.decode(part?.body);
@@ -29,7 +29,7 @@ async function startFetchApp(batchPath: string, options: BatchOptions): Promise<
   const handleBatch = batch(fetchHandler, options);
   function fetchHandler(request: Request) {
     const url = new URL(request.url);
-    if (url.pathname === batchPath) return handleBatch(request);
+    if (onBatchRoute(url.pathname, batchPath)) return handleBatch(request);
     log.push(`${request.method} ${url.pathname}${url.search}`);
     return routes.fetch(request);
   }

@@ -8,6 +8,7 @@ import { createSubRequest } from './createSubRequest.js';
 import { readSubResponse } from './readSubResponse.js';
 
 export type { BatchOptions } from '@batch/core';
+export { onBatchRoute } from '@batch/core';
 
 /**
  * What `batch()` needs of the app: a `fetch(request, env?, ctx?)` — Hono, Elysia, h3,
@@ -39,8 +40,14 @@ export interface FetchBatchInit extends Omit<BatchFetchInit, 'native'> {
   executionCtx?: unknown;
 }
 
-/** Answers one batch request. */
-export type FetchBatchHandler = (request: Request, init?: FetchBatchInit) => Promise<Response>;
+/** Answers one batch request (or a monitor of an asynchronous one). */
+export type FetchBatchHandler = ((request: Request, init?: FetchBatchInit) => Promise<Response>) & {
+  /**
+   * Resolves when no asynchronous batch (`Prefer: respond-async`, SPEC §9) runs any more: a
+   * graceful stop awaits it. On Workers, `executionCtx.waitUntil` is given it by itself.
+   */
+  idle(): Promise<void>;
+};
 
 /**
  * A handler answering batch requests (SPEC: multipart/mixed, JSON, JSON Lines): every
@@ -53,7 +60,7 @@ export type FetchBatchHandler = (request: Request, init?: FetchBatchInit) => Pro
  * const handleBatch = batch(app);
  * export default {
  *   fetch: (request: Request, env: Env, ctx: ExecutionContext) =>
- *     new URL(request.url).pathname === '/batch'
+ *     onBatchRoute(new URL(request.url).pathname, '/batch')
  *       ? handleBatch(request, { env, executionCtx: ctx })
  *       : app.fetch(request, env, ctx),
  * };
@@ -61,11 +68,21 @@ export type FetchBatchHandler = (request: Request, init?: FetchBatchInit) => Pro
  */
 export function batch(app: FetchApp, options: BatchOptions = {}): FetchBatchHandler {
   const handler = createBatchHandler({ ...options, dispatch: createFetchDispatcher(app) });
-  return (request, init = {}) => {
+  const handle = async (request: Request, init: FetchBatchInit = {}) => {
     const { env, executionCtx, ...rest } = init;
     const native: FetchBatchContext = { origin: new URL(request.url).origin, env, executionCtx };
-    return handler.fetch(request, { ...rest, native });
+    const response = await handler.fetch(request, { ...rest, native });
+    // An asynchronous batch runs after its answer: a Workers-like runtime must be told.
+    if (handler.runningAsync > 0) waitUntil(executionCtx, handler.idle());
+    return response;
   };
+  return Object.assign(handle, { idle: () => handler.idle() });
+}
+
+/** `executionCtx.waitUntil(promise)` when the runtime has it (Workers), else nothing. */
+function waitUntil(executionCtx: unknown, promise: Promise<void>): void {
+  const ctx = executionCtx as { waitUntil?: (promise: Promise<unknown>) => void } | undefined;
+  if (typeof ctx?.waitUntil === 'function') ctx.waitUntil(promise);
 }
 
 /**

@@ -22,7 +22,7 @@ import { batch } from './index.js';
 function createTestApp(batchPath: string, options: BatchOptions, log: string[]) {
   const app = new Hono<{ Bindings: { incoming?: IncomingMessage } }>();
   app.onError((error, c) => c.json({ error: error.message }, 500));
-  app.all(batchPath, batch(app, options));
+  app.all(`${batchPath}/*`, batch(app, options));
   app.use(requestLog(log));
   app.route('/', conformanceRoutes());
   return app;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { BatchOptions, BodyInput } from '@batch/core';
+import { type BatchOptions, type BodyInput, onBatchRoute } from '@batch/core';
 import { batch as fetchBatch } from '@batch/fetch';
 import { chunksOf, discardUnreadBody, headerPairs } from '@batch/node/incoming';
 import type { Context, Env, ExecutionContext, Handler } from 'hono';
@@ -25,15 +25,25 @@ export interface HonoFetchApp {
  * ```ts
  * const app = new Hono();
  * app.get('/articles/:id', (c) => c.json({ id: c.req.param('id') }));
- * app.all('/batch', batch(app, { concurrency: 4 })); // GET /batch answers 405
+ * app.all('/batch/*', batch(app, { concurrency: 4 })); // GET /batch answers 405
  * ```
+ *
+ * Mounted on `/batch/*` (which Hono matches for `/batch` too), it answers the batch route
+ * and the monitors of asynchronous batches under it (`GET`/`DELETE /batch/jobs/<id>`, SPEC
+ * §9), and passes any other path under it on (`next()`). Mounted on `/batch`, no monitor
+ * reaches it.
  */
 export function batch<E extends Env = Env>(
   app: HonoFetchApp,
   options: BatchOptions = {},
-): Handler<E> {
+): Handler<E> & { idle(): Promise<void> } {
   const handle = fetchBatch(app, options);
-  return (c) => {
+  const handler: Handler<E> = (c, next) => {
+    const { routePath } = c.req;
+    // `/batch/*`: the route itself and its monitors; any other path under it is not ours.
+    if (routePath.endsWith('/*') && !routePath.includes(':')) {
+      if (!onBatchRoute(c.req.path, routePath.slice(0, -2))) return next();
+    }
     const context = { env: c.env, executionCtx: contextOf(c) };
     const consumed = consumedBody(c);
     const incoming = consumed === undefined ? nodeIncoming(c.env) : undefined;
@@ -48,6 +58,7 @@ export function batch<E extends Env = Env>(
       onUnreadBody: (plan) => discardUnreadBody(incoming, plan),
     });
   };
+  return Object.assign(handler, { idle: handle.idle });
 }
 
 /**

@@ -55,7 +55,7 @@ async function startKoaApp(mount: Mount, batchPath: string, options: BatchOption
   if (!mount.bodyParserFirst) app.use(parseBodies);
   if (mount.via === 'router') {
     const router = new Router();
-    router.all(batchPath, batch(app, options));
+    router.all([batchPath, `${batchPath}/jobs/:id`], batch(app, options));
     app.use(router.routes());
   }
   app.use(requestLog(log));

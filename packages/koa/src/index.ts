@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BatchOptions, BodyInput } from '@batch/core';
+import { type BatchOptions, type BodyInput, onBatchRoute } from '@batch/core';
 import { createNodeBatchHandler, type NodeHandler } from '@batch/node';
 
 /** Options of `batch()`: the shared `BatchOptions` of `@batch/core`, plus the route to answer. */
 export type KoaBatchOptions = BatchOptions & {
   /**
    * The batch route, for `app.use(batch(app, { path }))`: the middleware answers the
-   * requests whose `ctx.path` equals it (non-POST ones with `405`) and passes every other
-   * request on. Leave it out when a router mounts the middleware: it then answers every
+   * requests whose `ctx.path` equals it (non-POST ones with `405`) and the monitors of
+   * asynchronous batches under it (`GET`/`DELETE <path>/jobs/<id>`, SPEC §9), and passes
+   * every other request on. Leave it out when a router mounts the middleware: it then answers every
    * request it is given, and the batch route is the path the request was sent to.
    * @default undefined (answer every request)
    */
@@ -31,10 +32,13 @@ export interface KoaBatchContext {
 }
 
 /** The middleware `batch()` returns: for `app.use()` or a router's route. */
-export type KoaBatchMiddleware = (
+export type KoaBatchMiddleware = ((
   ctx: KoaBatchContext,
   next: () => Promise<unknown>,
-) => Promise<void>;
+) => Promise<void>) & {
+  /** Resolves when no asynchronous batch (SPEC §9) runs any more: a graceful stop awaits it. */
+  idle(): Promise<void>;
+};
 
 const encoder = new TextEncoder();
 
@@ -58,7 +62,7 @@ function consumedBody(ctx: KoaBatchContext): BodyInput | undefined {
  *
  * ```ts
  * app.use(batch(app, { path: '/batch', concurrency: 4 })); // as app middleware, or
- * router.post('/batch', batch(app)); // as a @koa/router route
+ * router.all(['/batch', '/batch/jobs/:id'], batch(app)); // as @koa/router routes
  * ```
  *
  * The app's callback is taken at the first batch, so middleware added after `batch()`
@@ -74,8 +78,8 @@ export function batch(app: KoaApplication, options: KoaBatchOptions = {}): KoaBa
     return callback(req, res);
   }, batchOptions);
 
-  return async (ctx, next) => {
-    if (path !== undefined && ctx.path !== path) {
+  const middleware = async (ctx: KoaBatchContext, next: () => Promise<unknown>) => {
+    if (path !== undefined && !onBatchRoute(ctx.path, path)) {
       await next();
       return;
     }
@@ -92,4 +96,5 @@ export function batch(app: KoaApplication, options: KoaBatchOptions = {}): KoaBa
       throw error;
     }
   };
+  return Object.assign(middleware, { idle: handle.idle });
 }

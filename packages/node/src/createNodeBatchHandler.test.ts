@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { BatchOptions } from '@batch/core';
 import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
-import { createNodeBatchHandler } from './index.js';
+import { createNodeBatchHandler, onBatchRoute } from './index.js';
 
 /** The conformance app on plain node:http: a hand-written router. */
 async function startPlainNodeApp(batchPath: string, options: BatchOptions): Promise<RunningApp> {
@@ -99,7 +99,7 @@ async function startPlainNodeApp(batchPath: string, options: BatchOptions): Prom
   };
   const batch = createNodeBatchHandler(app, options);
   const server = createServer((req, res) => {
-    if (req.url?.split('?')[0] === batchPath) void batch(req, res);
+    if (onBatchRoute(req.url ?? '/', batchPath)) void batch(req, res);
     else app(req, res);
   });
   return { ...(await listen(server.listen(0, '127.0.0.1'))), log };

@@ -5,11 +5,17 @@ import type { NodeHandler } from './dispatchToNode.js';
 import { sendBatchOutput } from './sendBatchOutput.js';
 
 /** Answers one batch request on a Node server; `body` overrides how its body is read. */
-export type NodeBatchHandler = (
+export type NodeBatchHandler = ((
   req: IncomingMessage,
   res: ServerResponse,
   body?: BodyInput,
-) => Promise<void>;
+) => Promise<void>) & {
+  /**
+   * Resolves when no asynchronous batch (`Prefer: respond-async`, SPEC §9) runs any more:
+   * a graceful stop awaits it, up to its grace period, after the server stopped accepting.
+   */
+  idle(): Promise<void>;
+};
 
 /**
  * A batch endpoint for any Node `(req, res)` application: each sub-request runs
@@ -20,7 +26,7 @@ export type NodeBatchHandler = (
  *
  * ```ts
  * const batch = createNodeBatchHandler(app);
- * http.createServer((req, res) => (req.url === '/batch' ? batch(req, res) : app(req, res)));
+ * http.createServer((req, res) => (onBatchRoute(req.url, '/batch') ? batch(req, res) : app(req, res)));
  * ```
  */
 export function createNodeBatchHandler(
@@ -28,7 +34,8 @@ export function createNodeBatchHandler(
   options: BatchOptions = {},
 ): NodeBatchHandler {
   const run = createNodeBatchRunner(app, options);
-  return async (req, res, body) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, body?: BodyInput) => {
     await sendBatchOutput(await run(req, res, body), res);
   };
+  return Object.assign(handle, { idle: run.idle });
 }

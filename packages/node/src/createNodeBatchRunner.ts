@@ -16,11 +16,14 @@ import { readNodeBody } from './readNodeBody.js';
  * overrides how the request's body is read. `res` is only watched: the batch is aborted
  * when it closes before it finished (the client went away).
  */
-export type NodeBatchRunner = (
+export type NodeBatchRunner = ((
   req: IncomingMessage,
   res: ServerResponse,
   body?: BodyInput,
-) => Promise<BatchOutput>;
+) => Promise<BatchOutput>) & {
+  /** Resolves when no asynchronous batch (SPEC §9) runs any more: a graceful stop awaits it. */
+  idle(): Promise<void>;
+};
 
 interface NodeRequest extends IncomingMessage {
   originalUrl?: string;
@@ -50,7 +53,7 @@ export function createNodeBatchRunner(
       return dispatchToNode(app, request, connection, context.signal);
     },
   });
-  return async (req, res, body) => {
+  const run = async (req: IncomingMessage, res: ServerResponse, body?: BodyInput) => {
     const controller = new AbortController();
     // Once: `res` is the batch request's own, and past its end `writableFinished` is true.
     res.once('close', () => {
@@ -68,4 +71,5 @@ export function createNodeBatchRunner(
     if (output.unreadBody !== undefined) discardUnreadBody(req, output.unreadBody);
     return output;
   };
+  return Object.assign(run, { idle: () => handler.idle() });
 }

@@ -1,3 +1,4 @@
+export { onBatchRoute } from '@batch/core';
 export type { ConnectionInfo } from './BatchSocket.js';
 export { BatchSocket, connectionOf } from './BatchSocket.js';
 export type { NodeBatchHandler } from './createNodeBatchHandler.js';

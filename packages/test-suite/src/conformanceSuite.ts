@@ -8,6 +8,7 @@ import {
   type SubRequestInit,
 } from '@batch/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { asyncBatchesSuite } from './asyncBatches.js';
 import { connectionSurvivalSuite } from './connectionSurvival.js';
 import { hostileInputSuite } from './hostileInput.js';
 import { preferenceScenarios } from './preferenceScenarios.js';
@@ -607,6 +608,7 @@ export function conformanceSuite(name: string, target: ConformanceTarget): void 
     robustnessSuite((batch) => start(batch));
     hostileInputSuite((batch) => start(batch));
     safeRetriesSuite((batch) => start(batch));
+    asyncBatchesSuite((batch) => start(batch));
     preferenceScenarios(defaultApp);
   });
 }

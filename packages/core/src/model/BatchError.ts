@@ -10,7 +10,8 @@ export type BatchErrorCode =
   | 'batch_in_progress'
   | 'idempotency_key_reused'
   | 'record_store_unavailable'
-  | 'method_not_allowed';
+  | 'method_not_allowed'
+  | 'batch_not_found';
 
 const STATUS: Record<BatchErrorCode, number> = {
   invalid_batch: 400,
@@ -24,6 +25,7 @@ const STATUS: Record<BatchErrorCode, number> = {
   idempotency_key_reused: 422,
   record_store_unavailable: 503,
   method_not_allowed: 405,
+  batch_not_found: 404,
 };
 
 const TITLE: Record<BatchErrorCode, string> = {
@@ -38,6 +40,7 @@ const TITLE: Record<BatchErrorCode, string> = {
   idempotency_key_reused: 'Idempotency-Key used for another batch',
   record_store_unavailable: 'Batch records unavailable',
   method_not_allowed: 'Method not allowed',
+  batch_not_found: 'No such batch',
 };
 
 /** Where in the batch a problem is: a JSON pointer (JSON format) or a 1-based part number. */

@@ -4,7 +4,7 @@ import type { SubRequest, SubResponse, SubResponseBody } from '../../model/types
 import { indexOfAnswer } from '../outcomes.js';
 import type { PlannedItem } from '../planBatch.js';
 import { decodeRecordedAnswer, encodeRecordedAnswer } from './answerCodec.js';
-import type { BatchRecord, ClaimResult, RecordStore } from './RecordStore.js';
+import type { BatchRecord, ClaimResult, LeaseStatus, RecordStore } from './RecordStore.js';
 import { RecordTooLarge } from './RecordTooLarge.js';
 
 /** How keyed batches are recorded (SPEC §8), every field resolved. */
@@ -22,6 +22,22 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /** Seconds a client is told to wait when the store cannot be reached. */
 const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** `409`: the same batch runs elsewhere. */
+export function inProgress(retryAfterMs: number): BatchError {
+  return new BatchError(
+    'batch_in_progress',
+    'a batch with this Idempotency-Key is still running; ask again later',
+  ).retryAfter(retryAfterMs / 1000);
+}
+
+/** `422`: another batch is recorded under the key. */
+export function keyReused(): BatchError {
+  return new BatchError(
+    'idempotency_key_reused',
+    'this Idempotency-Key was used for another batch; nothing ran',
+  );
+}
 
 function unavailable(): BatchError {
   return new BatchError(
@@ -46,6 +62,9 @@ export class RecordedBatch {
   readonly #key: string;
   readonly #owner: string;
   #renewal: ReturnType<typeof setInterval> | undefined;
+  /** Called once when the store says the batch was cancelled or taken over. */
+  #onStop: (() => void) | undefined;
+  #stopped = false;
 
   private constructor(policy: RecordingPolicy, key: string, owner: string) {
     this.#policy = policy;
@@ -64,39 +83,66 @@ export class RecordedBatch {
     fingerprint: string,
     total: number,
   ): Promise<{ run: RecordedBatch; taken?: BatchRecord } | { replay: BatchRecord }> {
+    const { claim, owner } = await RecordedBatch.claimRecord(policy, key, fingerprint, total, '');
+    switch (claim.outcome) {
+      case 'new':
+        return { run: RecordedBatch.owned(policy, key, owner) };
+      case 'takeover':
+        return { run: RecordedBatch.owned(policy, key, owner), taken: claim.record };
+      case 'finished':
+        return { replay: claim.record };
+      case 'running':
+        throw inProgress(claim.retryAfterMs);
+      default:
+        throw keyReused();
+    }
+  }
+
+  /**
+   * Claims `key` with `info` kept in the record and says what the store answered, with the
+   * owner token a `new` or `takeover` outcome runs under (see `owned`); `503` without a store.
+   */
+  static async claimRecord(
+    policy: RecordingPolicy,
+    key: string,
+    fingerprint: string,
+    total: number,
+    info: string,
+  ): Promise<{ claim: ClaimResult; owner: string }> {
     const owner = randomId();
-    let claim: ClaimResult;
     try {
-      claim = await policy.store.claim(key, {
+      const claim = await policy.store.claim(key, {
         fingerprint,
         owner,
         leaseMs: policy.leaseMs,
         retentionMs: policy.retentionMs,
         total,
-        info: '',
+        info,
         maxBytes: policy.maxRecordBytes,
       });
+      return { claim, owner };
     } catch {
       throw unavailable();
     }
-    switch (claim.outcome) {
-      case 'new':
-        return { run: new RecordedBatch(policy, key, owner) };
-      case 'takeover':
-        return { run: new RecordedBatch(policy, key, owner), taken: claim.record };
-      case 'finished':
-        return { replay: claim.record };
-      case 'running':
-        throw new BatchError(
-          'batch_in_progress',
-          'a batch with this Idempotency-Key is still running; ask again later',
-        ).retryAfter(claim.retryAfterMs / 1000);
-      default:
-        throw new BatchError(
-          'idempotency_key_reused',
-          'this Idempotency-Key was used for another batch; nothing ran',
-        );
-    }
+  }
+
+  /** The run of a record `owner` won (`claimRecord`'s `new` or `takeover`). */
+  static owned(policy: RecordingPolicy, key: string, owner: string): RecordedBatch {
+    return new RecordedBatch(policy, key, owner);
+  }
+
+  /**
+   * Calls `listener` once when the store says the batch was cancelled (`DELETE` on its
+   * monitor, from any instance) or taken over: what runs should stop.
+   */
+  whenStopped(listener: () => void): void {
+    this.#onStop = listener;
+  }
+
+  #status(status: LeaseStatus): void {
+    if (status === 'ok' || this.#stopped) return;
+    this.#stopped = true;
+    this.#onStop?.();
   }
 
   /**
@@ -133,10 +179,41 @@ export class RecordedBatch {
     return answers;
   }
 
+  /**
+   * A batch whose instance stopped before it finished (its lease lapsed), as its monitor
+   * answers it (SPEC §9): the recorded answers, and a problem for every other item — `500`
+   * when it started (its outcome is unknown), `503` when it never started.
+   */
+  static interrupted(record: BatchRecord, completionOrder: boolean): SubResponse[] {
+    const started = new Set(record.started);
+    const answers: SubResponse[] = [];
+    for (let index = 0; index < record.total; index++) {
+      const data = record.answers.get(index);
+      const answer =
+        data !== undefined
+          ? decodeRecordedAnswer(data)
+          : started.has(index)
+            ? problemResponse(
+                500,
+                'outcome-unknown',
+                'this request started before the server running the batch stopped, and its outcome is unknown',
+              )
+            : problemResponse(
+                503,
+                'not-run',
+                'not run: the server running the batch stopped before this request started',
+              );
+      if (completionOrder) answer.index = index;
+      answers.push(answer);
+    }
+    return answers;
+  }
+
   /** Records that a write starts; rejects (the item does not run) when it cannot be. */
   readonly beforeDispatch = async (request: SubRequest, index: number): Promise<void> => {
     if (SAFE.has(request.method)) return;
     const status = await this.#policy.store.started(this.#key, this.#owner, [index]);
+    this.#status(status);
     if (status !== 'ok') throw new Error(`the record is ${status}`);
   };
 
@@ -162,7 +239,10 @@ export class RecordedBatch {
     const { store, leaseMs } = this.#policy;
     this.#renewal = setInterval(
       () => {
-        store.renew(this.#key, this.#owner, leaseMs).catch(() => {});
+        store
+          .renew(this.#key, this.#owner, leaseMs)
+          .then((status) => this.#status(status))
+          .catch(() => {});
       },
       Math.max(1, Math.floor(leaseMs / 3)),
     );
