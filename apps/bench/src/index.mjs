@@ -20,6 +20,7 @@ const BENCHES = [
   'endToEnd.mjs',
   'versus.mjs',
   'client.mjs',
+  'records.mjs',
 ];
 
 /** Filter words that name several benches at once. */
