@@ -21,6 +21,7 @@ const BENCHES = [
   'versus.mjs',
   'client.mjs',
   'minimal.mjs',
+  'records.mjs',
 ];
 
 /** Filter words that name several benches at once. */
