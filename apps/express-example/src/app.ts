@@ -31,6 +31,8 @@ export function createApp(options: AppOptions = {}): {
   app: Express;
   store: ArticleStore;
   log: string[];
+  /** Resolves once no asynchronous batch runs any more. */
+  idle: () => Promise<void>;
 } {
   const { batchPath = '/batch', conformance = false } = options;
   const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
@@ -43,10 +45,8 @@ export function createApp(options: AppOptions = {}): {
   // the bearer-token rule, the routes, the error handler. Mounted before express.json(),
   // so the batch body is read by the adapter under its own limits (10 MiB by default).
   // An atomicity group runs inside one transaction of the store: all of it, or nothing.
-  app.use(
-    batchPath,
-    batch(app, { transaction: (run) => store.transaction(run), ...options.batch }),
-  );
+  const batchRoute = batch(app, { transaction: (run) => store.transaction(run), ...options.batch });
+  app.use(batchPath, batchRoute);
   if (conformance) app.use(requestLog(log));
   app.use(express.json());
 
@@ -61,5 +61,6 @@ export function createApp(options: AppOptions = {}): {
 
   app.use(notFound);
   app.use(errorHandler);
-  return { app, store, log };
+  // `idle`: resolves when no asynchronous batch runs any more (a graceful stop waits for it).
+  return { app, store, log, idle: batchRoute.idle };
 }

@@ -31,6 +31,8 @@ export function createApp(options: AppOptions = {}): {
   app: Hono;
   store: ArticleStore;
   log: string[];
+  /** Resolves once no asynchronous batch runs any more. */
+  idle: () => Promise<void>;
 } {
   const { batch: batchOptions = {}, batchPath = '/batch', conformance = false } = options;
   const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
@@ -44,10 +46,8 @@ export function createApp(options: AppOptions = {}): {
   // adapter's 405 with `Allow: POST`. It answers without calling `next()`, so whatever is
   // registered below only sees the batch's items, never the batch itself. An atomicity
   // group runs inside one transaction of the store: all of it, or nothing.
-  app.all(
-    `${batchPath}/*`,
-    batch(app, { transaction: (run) => store.transaction(run), ...batchOptions }),
-  );
+  const batchRoute = batch(app, { transaction: (run) => store.transaction(run), ...batchOptions });
+  app.all(`${batchPath}/*`, batchRoute);
   if (conformance) app.use(requestLog(log));
 
   app.get('/', (c) => {
@@ -57,5 +57,6 @@ export function createApp(options: AppOptions = {}): {
   app.route('/articles', articlesApp(store));
   if (conformance) app.route('/', conformanceRoutes());
 
-  return { app, store, log };
+  // `idle`: resolves when no asynchronous batch runs any more (a graceful stop waits for it).
+  return { app, store, log, idle: batchRoute.idle };
 }

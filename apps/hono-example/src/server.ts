@@ -16,17 +16,20 @@ const loadRedis = async () => {
 serveReadingList(
   'Hono',
   new URL('..', import.meta.url),
-  (store, port, ready, idempotency) =>
+  (store, port, ready, idempotency) => {
+    const { app, idle } = createApp({ store, batch: { idempotency } });
     // A node:http server (serve() types it as any of the node servers it can create), its
     // listener behind the playground (its page, and the simulated round trip of its requests).
-    serve(
+    const server = serve(
       {
-        fetch: createApp({ store, batch: { idempotency } }).app.fetch,
+        fetch: app.fetch,
         port,
         createServer: ((options: ServerOptions, listener: RequestListener) =>
           createServer(options, withPlayground(listener))) as typeof createServer,
       },
       (info) => ready(info.port),
-    ) as Server,
+    ) as Server;
+    return { server, idle };
+  },
   loadRedis,
 );

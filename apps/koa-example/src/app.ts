@@ -34,6 +34,8 @@ export function createApp(options: AppOptions = {}): {
   app: Koa;
   store: ArticleStore;
   log: string[];
+  /** Resolves once no asynchronous batch runs any more. */
+  idle: () => Promise<void>;
 } {
   const { batch: batchOptions = {}, batchPath = '/batch', conformance = false } = options;
   const store = options.store ?? new ArticleStore({ database: options.database ?? IN_MEMORY });
@@ -46,7 +48,8 @@ export function createApp(options: AppOptions = {}): {
   // Before the body parser: the batch body is streamed, under the batch's own limits.
   // An atomicity group runs inside one transaction of the store: all of it, or nothing.
   const transaction: BatchOptions['transaction'] = (run) => store.transaction(run);
-  app.use(batch(app, { transaction, ...batchOptions, path: batchPath }));
+  const batchRoute = batch(app, { transaction, ...batchOptions, path: batchPath });
+  app.use(batchRoute);
   if (conformance) app.use(requestLog(log));
   app.use(bodyParser({ enableTypes: ['json'] }));
 
@@ -62,5 +65,6 @@ export function createApp(options: AppOptions = {}): {
   app.use(articlesRouter(store).routes());
   app.use(notFound);
 
-  return { app, store, log };
+  // `idle`: resolves when no asynchronous batch runs any more (a graceful stop waits for it).
+  return { app, store, log, idle: batchRoute.idle };
 }

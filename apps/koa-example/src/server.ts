@@ -18,12 +18,11 @@ serveReadingList(
   new URL('..', import.meta.url),
   (store, port, ready, idempotency) => {
     // The app behind the playground (its page, and the simulated round trip of its requests).
-    const server = createServer(
-      withPlayground(createApp({ store, batch: { idempotency } }).app.callback()),
-    ).listen(port, () => {
+    const { app, idle } = createApp({ store, batch: { idempotency } });
+    const server = createServer(withPlayground(app.callback())).listen(port, () => {
       ready((server.address() as AddressInfo).port);
     });
-    return server;
+    return { server, idle };
   },
   loadRedis,
 );

@@ -9,14 +9,16 @@ import { closeStore, shutdownTimeoutMs, stopOnSignals } from './shutdown.js';
 /**
  * How an example app starts its server: on `port` (0 for any), with `store`, calling
  * `ready(port)` once it listens; `idempotency` is how its batch route records keyed and
- * asynchronous batches (`BatchOptions.idempotency`: the store, the lease).
+ * asynchronous batches (`BatchOptions.idempotency`: the store, the lease). It answers the
+ * server, and `idle` when its batch route has one: a graceful stop waits for the
+ * asynchronous batches still running (SPEC §9), within its grace period.
  */
 export type StartServer = (
   store: ArticleStore,
   port: number,
   ready: (port: number) => void,
   idempotency: IdempotencyOptions,
-) => Server;
+) => Server | { server: Server; idle: () => Promise<void> };
 
 /** Loads the Redis client and store, only when `REDIS_URL` is set (an app without it loads neither). */
 export type LoadRedis = () => Promise<RedisModules>;
@@ -45,7 +47,7 @@ export async function serveReadingList(
     redisUrl,
     redis: redisUrl && loadRedis !== undefined ? await loadRedis() : undefined,
   });
-  const server = start(
+  const started = start(
     store,
     Number(process.env.PORT ?? 3000),
     (port) => {
@@ -53,9 +55,15 @@ export async function serveReadingList(
     },
     { store: records.store, leaseMs: envMs('BATCH_LEASE_MS') ?? 30_000 },
   );
+  const { server, idle } = 'server' in started ? started : { server: started, idle: undefined };
   stopOnSignals(server, {
     timeoutMs,
     close: async () => {
+      // Asynchronous batches run on after their requests were answered: wait for them too.
+      if (idle !== undefined) {
+        const grace = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+        await Promise.race([idle(), grace]);
+      }
       await closeStore(store);
       await records.close();
     },
