@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryRecordStore } from './createMemoryRecordStore.js';
+import {
+  ANSWER_OVERHEAD_BYTES,
+  createMemoryRecordStore,
+  RECORD_OVERHEAD_BYTES,
+} from './createMemoryRecordStore.js';
 import type { ClaimOptions } from './RecordStore.js';
 import { RecordTooLarge } from './RecordTooLarge.js';
 import { StoreUnavailable } from './StoreUnavailable.js';
@@ -129,7 +133,10 @@ describe('createMemoryRecordStore: bounds', () => {
   });
 
   it('bounds bytes: answers evict older records, and a live one that cannot fit is refused', async () => {
-    const store = createMemoryRecordStore({ maxBytes: 1_000 });
+    // Room for one record with 1,000 bytes of answers, what each holds beyond its bytes counted.
+    const store = createMemoryRecordStore({
+      maxBytes: RECORD_OVERHEAD_BYTES + ANSWER_OVERHEAD_BYTES + 1_000,
+    });
     await store.claim('old', claim());
     await store.append('old', 'a', [{ index: 0, data: bytes(600) }]);
     await store.finish('old', 'a', 10_000);
@@ -148,7 +155,7 @@ describe('createMemoryRecordStore: bounds', () => {
   });
 
   it('checks the record bound before the store bound', async () => {
-    const store = createMemoryRecordStore({ maxBytes: 100 });
+    const store = createMemoryRecordStore({ maxBytes: RECORD_OVERHEAD_BYTES + 100 });
     await store.claim('k', claim({ maxBytes: 50 }));
     await expect(store.append('k', 'a', [{ index: 0, data: bytes(60) }])).rejects.toThrow(
       RecordTooLarge,

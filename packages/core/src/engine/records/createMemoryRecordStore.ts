@@ -92,6 +92,15 @@ export function createMemoryRecordStore(options: MemoryRecordStoreOptions = {}):
   return new MemoryRecordStore(options);
 }
 
+/**
+ * What an answer and a record hold in the process beyond their bytes (the buffer, the map
+ * entry, the record's own objects), counted against `maxBytes` so that the bound is the
+ * memory really held: measured with 10,000 keyed batches of 50 small answers (apps/bench
+ * records.mjs), where counting bytes alone understated the heap about 3×.
+ */
+export const ANSWER_OVERHEAD_BYTES = 640;
+export const RECORD_OVERHEAD_BYTES = 2048;
+
 /** The key a record's entry is kept under (records and aliases share one map). */
 const recordId = (key: string) => `r${key}`;
 const aliasId = (alias: string) => `a${alias}`;
@@ -202,7 +211,12 @@ class MemoryRecordStore implements RecordStore {
     const id = recordId(key);
     const entry = this.#live<RecordEntry>(id, 'record', at);
     if (entry === undefined) {
-      const size = id.length + claim.fingerprint.length + claim.owner.length + claim.info.length;
+      const size =
+        RECORD_OVERHEAD_BYTES +
+        id.length +
+        claim.fingerprint.length +
+        claim.owner.length +
+        claim.info.length;
       this.#makeRoom(1, size, at);
       this.#put(id, {
         kind: 'record',
@@ -285,10 +299,14 @@ class MemoryRecordStore implements RecordStore {
     const replaced = new Map<number, Uint8Array>();
     for (const { index, data } of answers) replaced.set(index, data);
     let answerBytes = entry.answerBytes;
-    for (const [index, data] of replaced)
-      answerBytes += data.byteLength - (entry.answers.get(index)?.byteLength ?? 0);
+    let added = 0;
+    for (const [index, data] of replaced) {
+      const before = entry.answers.get(index);
+      if (before === undefined) added++;
+      answerBytes += data.byteLength - (before?.byteLength ?? 0);
+    }
     if (answerBytes > entry.maxBytes) throw new RecordTooLarge(key, answerBytes, entry.maxBytes);
-    const moreBytes = answerBytes - entry.answerBytes;
+    const moreBytes = answerBytes - entry.answerBytes + added * ANSWER_OVERHEAD_BYTES;
     this.#makeRoom(0, moreBytes, at, recordId(key));
     for (const [index, data] of replaced) entry.answers.set(index, data.slice());
     entry.answerBytes = answerBytes;

@@ -2,8 +2,27 @@ import type { DecodedBatch, HeaderList } from '../../model/types.js';
 
 const encoder = new TextEncoder();
 
-/** SHA-256 of `bytes`, in hex (Web Crypto: Node, browsers, workers — no `node:` import). */
+interface NodeHash {
+  update(data: Uint8Array): NodeHash;
+  digest(encoding: 'hex'): string;
+}
+
+/**
+ * Node's own hashing when the runtime has it (`process.getBuiltinModule`, Node ≥ 20.16: no
+ * `node:` import, so the core still loads anywhere): 1–3 µs a digest where Web Crypto's
+ * job machinery takes 20–50 µs.
+ */
+const nodeCreateHash = (() => {
+  const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  if (typeof get !== 'function') return undefined;
+  const crypto = get('node:crypto') as { createHash?: (algorithm: string) => NodeHash } | undefined;
+  return crypto?.createHash;
+})();
+
+/** SHA-256 of `bytes`, in hex: Node's hashing where there is one, else Web Crypto (browsers, workers). */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  if (nodeCreateHash !== undefined) return nodeCreateHash('sha256').update(bytes).digest('hex');
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   let hex = '';
   for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0');

@@ -4,7 +4,7 @@ import type { DecodedBatch, SubRequest } from '../../model/types.js';
 import type { PlannedItem } from '../planBatch.js';
 import { decodeRecordedAnswer, encodeRecordedAnswer } from './answerCodec.js';
 import { createMemoryRecordStore } from './createMemoryRecordStore.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOf, sha256Hex } from './fingerprint.js';
 import { RecordedBatch } from './recordedBatch.js';
 
 const encoder = new TextEncoder();
@@ -43,6 +43,15 @@ describe('recorded answers', () => {
       failedGroup: true,
     };
     expect(decodeRecordedAnswer(encodeRecordedAnswer(answer, answer.body))).toEqual(answer);
+  });
+});
+
+describe('sha256Hex', () => {
+  it("is SHA-256, whichever hashing the runtime has (Node's own, or Web Crypto)", async () => {
+    const bytes = encoder.encode('alice\n');
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    const hex = [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+    expect(await sha256Hex(bytes)).toBe(hex);
   });
 });
 
