@@ -1,4 +1,4 @@
 export type { BatchFetchErrorReason } from './BatchFetchError.js';
 export { BatchFetchError } from './BatchFetchError.js';
-export type { BatchFetch, BatchFetchOptions } from './createBatchFetch.js';
+export type { BatchFetch, BatchFetchOptions, BatchSendOptions } from './createBatchFetch.js';
 export { createBatchFetch } from './createBatchFetch.js';
