@@ -242,4 +242,41 @@ describe('@batch/client safe retries against the Express example app (issue 21 f
     expect(seen.slice(1, -1).every((line) => line === 'GET /batch/jobs/<id> 202')).toBe(true);
     expect((await articlesOf(app.url)).map(({ title }) => title)).toEqual(['async']);
   });
+
+  it('batch(requests, { async: true }) with minimal: the monitor answers as the batch asked (SPEC §7, §9)', async () => {
+    const app = await startApp();
+    const prefers: Array<string | null> = [];
+    const api = createBatchFetch({
+      endpoint: `${app.url}/batch`,
+      maxBatchSize: 100,
+      serviceInfo: false,
+      headers: ALICE,
+      minimal: true,
+      fetch: (input, init) => {
+        prefers.push(new Headers(init?.headers).get('prefer'));
+        return fetch(input, init);
+      },
+    });
+    const [created, missing] = await api.batch(
+      [
+        [
+          `${app.url}/articles`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ title: 'minimal', url: 'https://example.org/minimal' }),
+          },
+        ],
+        [`${app.url}/articles/99`],
+      ],
+      { async: true },
+    );
+    expect(prefers[0]).toBe('return=minimal, respond-async');
+    expect(prefers.slice(1).every((prefer) => prefer === null)).toBe(true);
+    expect(created!.status).toBe(201);
+    expect(created!.headers.get('location')).toMatch(/\/articles\/\d+$/);
+    expect(await created!.text()).toBe('');
+    expect(missing!.status).toBe(404);
+    expect(((await missing!.json()) as { status: number }).status).toBe(404);
+  });
 });
