@@ -128,6 +128,18 @@ function requestSchema(maxRequests: number): JsonSchema {
   return schema;
 }
 
+/** What the parts of the path item read from the options. */
+interface Described {
+  path: string;
+  options: BatchPathItemOptions;
+  json: boolean;
+  multipart: boolean;
+  maxRequests: number;
+  asyncBatches: boolean;
+  idempotencyKeys: boolean;
+  accepted: string[];
+}
+
 /**
  * An OpenAPI 3.1 Path Item Object for a batch route (`POST` only) at `path`: the request
  * body in the formats it accepts (`application/json` with `jsonBatchRequestSchema`,
@@ -148,11 +160,42 @@ function requestSchema(maxRequests: number): JsonSchema {
  */
 export function batchPathItem(path: string, options: BatchPathItemOptions = {}): OpenApiObject {
   const { json, multipart } = formatsOf(options);
-  const maxRequests = options.maxRequests ?? DEFAULT_MAX_REQUESTS;
-  const asyncBatches = options.asyncBatches !== false;
-  const idempotencyKeys = options.idempotencyKeys !== false;
-  const accepted = [...(multipart ? [MULTIPART] : []), ...(json ? [JSON_TYPE] : [])];
+  const described: Described = {
+    path,
+    options,
+    json,
+    multipart,
+    maxRequests: options.maxRequests ?? DEFAULT_MAX_REQUESTS,
+    asyncBatches: options.asyncBatches !== false,
+    idempotencyKeys: options.idempotencyKeys !== false,
+    accepted: [...(multipart ? [MULTIPART] : []), ...(json ? [JSON_TYPE] : [])],
+  };
+  const { maxRequests, accepted } = described;
+  const requestContent: OpenApiObject = {};
+  if (json) requestContent[JSON_TYPE] = { schema: requestSchema(maxRequests) };
+  if (multipart) requestContent[MULTIPART] = multipartBody(MULTIPART_REQUEST);
+  const operation: OpenApiObject = {
+    operationId: options.operationId ?? 'batch',
+    summary: options.summary ?? 'Send many requests in one',
+    description:
+      'Runs every sub-request in-process through this API (its middleware, authentication, ' +
+      'routes and error handling), as if they ran one after another in request order — reads ' +
+      'run concurrently — and answers them all in one body (@batch; SPEC §1–§4). Every ' +
+      "sub-request inherits the batch request's headers (`Authorization`, `Cookie`, …) but " +
+      'hop-by-hop and `Content-*` ones. Targets are resolved against the base of ' +
+      `\`${path}\` (its path up to the last segment); a request to the batch route itself is ` +
+      `refused. At most ${maxRequests} requests. The format is chosen by \`Content-Type\`: ` +
+      `${accepted.join(' or ')}.`,
+    tags: [...(options.tags ?? ['batch'])],
+    parameters: headerParameters(described),
+    requestBody: { required: true, content: requestContent },
+    responses: { ...successResponses(described), ...errorResponses(described) },
+  };
+  return { post: { ...operation, ...securityOf(options) } };
+}
 
+/** The `Idempotency-Key` and `Prefer` request headers. */
+function headerParameters({ idempotencyKeys, asyncBatches }: Described): OpenApiObject[] {
   const parameters: OpenApiObject[] = [];
   if (idempotencyKeys) {
     parameters.push({
@@ -189,10 +232,16 @@ export function batchPathItem(path: string, options: BatchPathItemOptions = {}):
     'x-batch-spec': 'SPEC §7',
   });
 
-  const requestContent: OpenApiObject = {};
-  if (json) requestContent[JSON_TYPE] = { schema: requestSchema(maxRequests) };
-  if (multipart) requestContent[MULTIPART] = multipartBody(MULTIPART_REQUEST);
+  return parameters;
+}
 
+/** `200`, and `202` for asynchronous batches. */
+function successResponses({
+  path,
+  options,
+  idempotencyKeys,
+  asyncBatches,
+}: Described): OpenApiObject {
   const preferenceApplied = {
     description: 'The preferences of `Prefer` the batch layer applied (`return=minimal`).',
     schema: { type: 'string' },
@@ -239,6 +288,13 @@ export function batchPathItem(path: string, options: BatchPathItemOptions = {}):
       'x-batch-spec': 'SPEC §9',
     };
   }
+  return responses;
+}
+
+/** The problem answers of the batch endpoint (SPEC §5). */
+function errorResponses(described: Described): OpenApiObject {
+  const { path, options, maxRequests, idempotencyKeys, asyncBatches, accepted } = described;
+  const responses: OpenApiObject = {};
   responses['400'] = problemResponse(
     'The batch is malformed (`invalid_batch`: every problem named by JSON pointer or part ' +
       `number), or holds more than ${maxRequests} requests (\`too_many_requests_in_batch\`)` +
@@ -279,24 +335,7 @@ export function batchPathItem(path: string, options: BatchPathItemOptions = {}):
     );
   }
 
-  const operation: OpenApiObject = {
-    operationId: options.operationId ?? 'batch',
-    summary: options.summary ?? 'Send many requests in one',
-    description:
-      'Runs every sub-request in-process through this API (its middleware, authentication, ' +
-      'routes and error handling), as if they ran one after another in request order — reads ' +
-      'run concurrently — and answers them all in one body (@batch; SPEC §1–§4). Every ' +
-      "sub-request inherits the batch request's headers (`Authorization`, `Cookie`, …) but " +
-      'hop-by-hop and `Content-*` ones. Targets are resolved against the base of ' +
-      `\`${path}\` (its path up to the last segment); a request to the batch route itself is ` +
-      `refused. At most ${maxRequests} requests. The format is chosen by \`Content-Type\`: ` +
-      `${accepted.join(' or ')}.`,
-    tags: [...(options.tags ?? ['batch'])],
-    parameters,
-    requestBody: { required: true, content: requestContent },
-    responses,
-  };
-  return { post: { ...operation, ...securityOf(options) } };
+  return responses;
 }
 
 /**
