@@ -154,6 +154,48 @@ export function sharedRecordsTest(framework: string, appDir: string): void {
       expect(again.body.responses).toEqual(resent.body.responses);
     }, 60_000);
 
+    it('an asynchronous batch whose process was killed: the monitor on the other reports what finished, a resend with its key takes it over', async () => {
+      const [a, b] = [await startApp(), await startApp()];
+      const tag = `e-${Date.now()}`;
+      const batch = writes(tag, 8);
+      const accepted = await post(a!, batch, { 'Idempotency-Key': tag, Prefer: 'respond-async' });
+      expect(accepted.status).toBe(202);
+      const monitor = accepted.headers.get('location')!;
+      expect(monitor).toMatch(/\/batch\/jobs\/[0-9a-f]{32}$/);
+      await waitUntil(async () => (await titles(b!)).filter((t) => t.startsWith(tag)).length >= 2);
+      await stopApp(a!, 'SIGKILL');
+      // On the other process, once the lease lapsed: what finished, and a problem for the rest.
+      let status: { status: number; body: Answer['body'] } = { status: 202, body: {} };
+      for (let i = 0; status.status === 202 && i < 60; i++) {
+        await pause(250);
+        const response = await fetch(`${b!.url}${monitor}`, { headers: AUTH });
+        status = { status: response.status, body: (await response.json()) as Answer['body'] };
+      }
+      expect(status.status).toBe(200);
+      const crashed = status.body.responses!.map((response) => response.status);
+      expect(crashed).toHaveLength(8);
+      expect(crashed.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
+      expect(crashed.some((s) => s >= 500)).toBe(true);
+      // The resend with the same key takes it over on B, under the same monitor.
+      const resent = await post(b!, batch, { 'Idempotency-Key': tag, Prefer: 'respond-async' });
+      expect(resent.status).toBe(202);
+      expect(resent.headers.get('location')).toBe(monitor);
+      let final = status;
+      for (let i = 0; i < 80; i++) {
+        await pause(250);
+        const response = await fetch(`${b!.url}${monitor}`, { headers: AUTH });
+        final = { status: response.status, body: (await response.json()) as Answer['body'] };
+        const statuses = final.body.responses?.map((r) => r.status) ?? [];
+        if (final.status === 200 && !statuses.some((s) => s === 503)) break;
+      }
+      const statuses = final.body.responses!.map((response) => response.status);
+      expect(statuses.filter((s) => s !== 201 && s !== 500)).toEqual([]);
+      expect(statuses.filter((s) => s === 500).length).toBeLessThanOrEqual(1);
+      const written = (await titles(b!)).filter((title) => title.startsWith(tag));
+      expect(new Set(written).size).toBe(written.length);
+      expect(written.length).toBeGreaterThanOrEqual(statuses.filter((s) => s === 201).length);
+    }, 90_000);
+
     it('answers a keyed batch 503 with Retry-After within seconds when Redis is gone; unkeyed batches are served', async () => {
       const app = await startApp({ WRITE_DELAY_MS: '0' });
       const tag = `g-${Date.now()}`;
