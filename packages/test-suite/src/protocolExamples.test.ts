@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  batchJobStatusSchema,
   batchProblemSchema,
   type JsonSchema,
   jsonBatchRequestSchema,
@@ -66,8 +67,14 @@ function examples(): Example[] {
       }
       out.push(example);
     } else if (first.startsWith('HTTP/')) {
+      // A 202, or a 202 from a monitor: the job's status (SPEC §9); else a batch's answer.
+      const jobStatus = /^HTTP\/1\.1 202/.test(first);
       if (type === 'application/json') {
-        out.push({ name, schema: jsonBatchResponseSchema, value: JSON.parse(body) });
+        out.push({
+          name,
+          schema: jobStatus ? batchJobStatusSchema : jsonBatchResponseSchema,
+          value: JSON.parse(body),
+        });
       } else if (type === 'application/problem+json') {
         out.push({ name, schema: batchProblemSchema, value: JSON.parse(body) });
       } else if (type === 'application/jsonl') {
