@@ -1,6 +1,6 @@
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { withPlayground } from '@batch/playground';
-import { type RedisModules, serveReadingList } from '@batch/reading-list';
+import { type RedisModules, rateLimitFromEnv, serveReadingList } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 
@@ -21,7 +21,8 @@ serveReadingList(
     // listener behind the playground (its page, and the simulated round trip of its requests).
     serve(
       {
-        fetch: createApp({ store, batch: { idempotency } }).app.fetch,
+        fetch: createApp({ store, batch: { idempotency }, rateLimit: rateLimitFromEnv() }).app
+          .fetch,
         port,
         createServer: ((options: ServerOptions, listener: RequestListener) =>
           createServer(options, withPlayground(listener))) as typeof createServer,
