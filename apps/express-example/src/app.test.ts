@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   openApiTest,
+  rateLimitTest,
   readingListScenarios,
   serviceInfoTest,
   sharedRecordsTest,
@@ -39,6 +40,7 @@ readingListScenarios('Express example app', {
 
 serviceInfoTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 openApiTest('Express', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+rateLimitTest('Express', ({ rateLimit, batch }) => serve(createApp({ rateLimit, batch }).app));
 
 startupTest('Express', appDir);
 sharedRecordsTest('Express', appDir);

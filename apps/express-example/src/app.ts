@@ -1,7 +1,15 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/express';
-import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
+import {
+  ArticleStore,
+  IN_MEMORY,
+  openApiDocument,
+  RATE_LIMIT_WINDOW_MS,
+  serviceInfo,
+  TOO_MANY_REQUESTS,
+} from '@batch/reading-list';
 import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { articlesRouter } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { errorHandler, notFound } from './problems.js';
@@ -24,6 +32,12 @@ export interface AppOptions {
   batchPath?: string;
   /** Also serve the conformance suite's test routes, and record requests in `log`. */
   conformance?: boolean;
+  /**
+   * Requests per minute per client address (`express-rate-limit`, mounted before the
+   * routes, so it counts every item of a batch; `RATE_LIMIT` in `pnpm start`).
+   * @default undefined (no limit)
+   */
+  rateLimit?: number | undefined;
 }
 
 /** The reading-list API on Express, with `POST /batch`. */
@@ -48,6 +62,20 @@ export function createApp(options: AppOptions = {}): {
   const batchRoute = batch(app, { transaction: (run) => store.transaction(run), ...options.batch });
   app.use(batchPath, batchRoute);
   if (conformance) app.use(requestLog(log));
+  // After the batch route, before the routes: each item is counted, keyed on `req.ip` (the
+  // batch's client), and the batch itself is not.
+  if (options.rateLimit !== undefined)
+    app.use(
+      rateLimit({
+        windowMs: RATE_LIMIT_WINDOW_MS,
+        limit: options.rateLimit,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        handler: (_req, res) => {
+          res.status(429).type('application/problem+json').json(TOO_MANY_REQUESTS);
+        },
+      }),
+    );
   app.use(express.json());
 
   app.get('/', (_req, res) => {

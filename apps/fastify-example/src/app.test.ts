@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   openApiTest,
+  rateLimitTest,
   readingListScenarios,
   serviceInfoTest,
   sharedRecordsTest,
@@ -51,6 +52,7 @@ readingListScenarios('Fastify example app', {
 
 serviceInfoTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 openApiTest('Fastify', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+rateLimitTest('Fastify', ({ rateLimit, batch }) => serve(createApp({ rateLimit, batch }).app));
 
 startupTest('Fastify', appDir);
 sharedRecordsTest('Fastify', appDir);

@@ -1,6 +1,14 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/fastify';
-import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
+import {
+  ArticleStore,
+  IN_MEMORY,
+  openApiDocument,
+  RATE_LIMIT_WINDOW_MS,
+  serviceInfo,
+  TOO_MANY_REQUESTS,
+} from '@batch/reading-list';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { articlesPlugin } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
@@ -27,6 +35,13 @@ export interface AppOptions {
   conformance?: boolean;
   /** Fastify's `serverFactory` (`pnpm start` puts the playground in front of the app). */
   serverFactory?: FastifyServerFactory;
+  /**
+   * Requests per minute per client address (`@fastify/rate-limit`, registered after the
+   * batch route and before the routes, so it counts every item of a batch; `RATE_LIMIT` in
+   * `pnpm start`).
+   * @default undefined (no limit)
+   */
+  rateLimit?: number | undefined;
 }
 
 /** The reading-list API on Fastify, with `POST /batch`. */
@@ -59,6 +74,16 @@ export function createApp(options: AppOptions = {}): {
   // transaction of the store: all of it, or nothing.
   const transaction: BatchOptions['transaction'] = (run) => store.transaction(run);
   app.register(batch, { transaction, ...batchOptions, path: batchPath });
+  // After the batch route, before the routes: each item is counted, keyed on `request.ip`
+  // (the batch's client), and the batch itself is not.
+  if (options.rateLimit !== undefined)
+    app.register(rateLimit, {
+      timeWindow: RATE_LIMIT_WINDOW_MS,
+      max: options.rateLimit,
+      // Thrown to the error handler, which answers it as problem+json.
+      errorResponseBuilder: () =>
+        Object.assign(new Error(TOO_MANY_REQUESTS.detail), { statusCode: 429 }),
+    });
 
   app.get('/', async () => serviceInfo('Fastify', { ...batchOptions, path: batchPath }));
   app.get('/openapi.json', async () => openApiDocument({ ...batchOptions, path: batchPath }));

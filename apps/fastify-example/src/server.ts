@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withPlayground } from '@batch/playground';
-import { type RedisModules, serveReadingList } from '@batch/reading-list';
+import { type RedisModules, rateLimitFromEnv, serveReadingList } from '@batch/reading-list';
 import { createApp } from './app.js';
 
 /** Redis for the batch records, loaded only when REDIS_URL is set. */
@@ -21,6 +21,7 @@ serveReadingList(
     const { app } = createApp({
       store,
       batch: { idempotency },
+      rateLimit: rateLimitFromEnv(),
       serverFactory: (handler) => createServer(withPlayground(handler)),
     });
     app.ready().then(

@@ -6,6 +6,7 @@ import {
   conformanceSuite,
   listen,
   openApiTest,
+  rateLimitTest,
   readingListScenarios,
   serviceInfoTest,
   sharedRecordsTest,
@@ -42,6 +43,7 @@ readingListScenarios('Hono example app', {
 
 serviceInfoTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 openApiTest('Hono', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+rateLimitTest('Hono', ({ rateLimit, batch }) => serve(createApp({ rateLimit, batch }).app));
 
 startupTest('Hono', appDir);
 sharedRecordsTest('Hono', appDir);

@@ -1,7 +1,16 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/hono';
-import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
+import {
+  ArticleStore,
+  IN_MEMORY,
+  openApiDocument,
+  RATE_LIMIT_WINDOW_MS,
+  serviceInfo,
+  TOO_MANY_REQUESTS,
+} from '@batch/reading-list';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
+import { rateLimiter } from 'hono-rate-limiter';
 import { articlesApp } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { notFound, onError } from './problems.js';
@@ -24,6 +33,13 @@ export interface AppOptions {
   batchPath?: string;
   /** Also serve the conformance suite's test routes, and record requests in `log`. */
   conformance?: boolean;
+  /**
+   * Requests per minute per client address (`hono-rate-limiter`, mounted before the routes,
+   * so it counts every item of a batch; `RATE_LIMIT` in `pnpm start`). Keyed on
+   * `@hono/node-server`'s client address.
+   * @default undefined (no limit)
+   */
+  rateLimit?: number | undefined;
 }
 
 /** The reading-list API on Hono, with `POST /batch`. */
@@ -49,6 +65,19 @@ export function createApp(options: AppOptions = {}): {
   const batchRoute = batch(app, { transaction: (run) => store.transaction(run), ...batchOptions });
   app.all(`${batchPath}/*`, batchRoute);
   if (conformance) app.use(requestLog(log));
+  // Below the batch route, above the routes: each item is counted, keyed on the batch's
+  // client address (`c.env.incoming.socket`), and the batch itself is not.
+  if (options.rateLimit !== undefined)
+    app.use(
+      rateLimiter({
+        windowMs: RATE_LIMIT_WINDOW_MS,
+        limit: options.rateLimit,
+        standardHeaders: 'draft-7',
+        keyGenerator: (c) => getConnInfo(c).remote.address ?? '',
+        handler: (c) =>
+          c.json(TOO_MANY_REQUESTS, 429, { 'Content-Type': 'application/problem+json' }),
+      }),
+    );
 
   app.get('/', (c) => {
     return c.json(serviceInfo('Hono', { ...batchOptions, path: batchPath }));

@@ -1,6 +1,6 @@
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { withPlayground } from '@batch/playground';
-import { type RedisModules, serveReadingList } from '@batch/reading-list';
+import { type RedisModules, rateLimitFromEnv, serveReadingList } from '@batch/reading-list';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 
@@ -17,7 +17,11 @@ serveReadingList(
   'Hono',
   new URL('..', import.meta.url),
   (store, port, ready, idempotency) => {
-    const { app, idle } = createApp({ store, batch: { idempotency } });
+    const { app, idle } = createApp({
+      store,
+      batch: { idempotency },
+      rateLimit: rateLimitFromEnv(),
+    });
     // A node:http server (serve() types it as any of the node servers it can create), its
     // listener behind the playground (its page, and the simulated round trip of its requests).
     const server = serve(

@@ -5,6 +5,7 @@ import {
   conformanceSuite,
   listen,
   openApiTest,
+  rateLimitTest,
   readingListScenarios,
   serviceInfoTest,
   sharedRecordsTest,
@@ -40,6 +41,7 @@ readingListScenarios('Koa example app', {
 
 serviceInfoTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
 openApiTest('Koa', ({ batchPath, batch }) => serve(createApp({ batchPath, batch }).app));
+rateLimitTest('Koa', ({ rateLimit, batch }) => serve(createApp({ rateLimit, batch }).app));
 
 startupTest('Koa', appDir);
 sharedRecordsTest('Koa', appDir);

@@ -1,9 +1,17 @@
 import type { BatchOptions } from '@batch/core';
 import { batch } from '@batch/koa';
-import { ArticleStore, IN_MEMORY, openApiDocument, serviceInfo } from '@batch/reading-list';
+import {
+  ArticleStore,
+  IN_MEMORY,
+  openApiDocument,
+  RATE_LIMIT_WINDOW_MS,
+  serviceInfo,
+  TOO_MANY_REQUESTS,
+} from '@batch/reading-list';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import Koa from 'koa';
+import ratelimit from 'koa-ratelimit';
 import { articlesRouter } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
 import { notFound, problemErrors } from './problems.js';
@@ -27,6 +35,12 @@ export interface AppOptions {
   batchPath?: string;
   /** Also serve @batch/test-suite's conformance routes and log requests (tests only). */
   conformance?: boolean;
+  /**
+   * Requests per minute per client address (`koa-ratelimit`'s memory driver, mounted before
+   * the routes, so it counts every item of a batch; `RATE_LIMIT` in `pnpm start`).
+   * @default undefined (no limit)
+   */
+  rateLimit?: number | undefined;
 }
 
 /** The reading-list API on Koa, with `POST /batch`. */
@@ -51,6 +65,21 @@ export function createApp(options: AppOptions = {}): {
   const batchRoute = batch(app, { transaction, ...batchOptions, path: batchPath });
   app.use(batchRoute);
   if (conformance) app.use(requestLog(log));
+  // After the batch endpoint, before the routes: each item is counted, keyed on `ctx.ip`
+  // (the batch's client), and the batch itself is not.
+  if (options.rateLimit !== undefined)
+    app.use(
+      ratelimit({
+        driver: 'memory',
+        db: new Map(),
+        duration: RATE_LIMIT_WINDOW_MS,
+        max: options.rateLimit,
+        id: (ctx) => ctx.ip,
+        // Thrown to `problemErrors`, which answers it as problem+json.
+        errorMessage: TOO_MANY_REQUESTS.detail,
+        throw: true,
+      }),
+    );
   app.use(bodyParser({ enableTypes: ['json'] }));
 
   const root = new Router();

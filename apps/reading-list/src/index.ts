@@ -19,6 +19,7 @@ export {
   shellQuote,
 } from './exampleBatches.js';
 export { openApiDocument } from './openApi.js';
+export { RATE_LIMIT_WINDOW_MS, rateLimitFromEnv, TOO_MANY_REQUESTS } from './rateLimit.js';
 export type {
   EnvRecordStore,
   RecordStoreFromEnvOptions,

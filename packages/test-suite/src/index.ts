@@ -3,6 +3,7 @@ export { conformanceSuite } from './conformanceSuite.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
 export { openApiTest } from './openApiTest.js';
+export { rateLimitTest, type StartRateLimited } from './rateLimitTest.js';
 export type { ReadingListApp, ReadingListTarget } from './readingListScenarios.js';
 export { readingListScenarios } from './readingListScenarios.js';
 export type { RecordStoreTarget } from './recordStoreContract.js';
