@@ -9,6 +9,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
@@ -18,8 +19,8 @@ import { getRpcMetadata, type HttpRpcMetadata, setRpcMetadata } from './rpcMetad
 export interface BatchTracingOptions {
   /**
    * Where the tracer comes from.
-   * @default the global tracer provider (`trace.getTracerProvider()`), looked up per item,
-   * so that an SDK registered after the batch route was created is used
+   * @default the global tracer provider (`trace.getTracerProvider()`), whose tracer follows
+   * an SDK registered after the batch route was created
    */
   tracerProvider?: TracerProvider;
   /**
@@ -29,6 +30,13 @@ export interface BatchTracingOptions {
    * @default SpanKind.INTERNAL
    */
   kind?: SpanKind;
+  /**
+   * Items are traced only under a span (the batch request's), as the framework
+   * instrumentations do: `false` makes each item a root span when the batch request is not
+   * traced.
+   * @default true
+   */
+  requireParentSpan?: boolean;
   /**
    * Whether a sub-request's own `traceparent` header (one that differs from the batch
    * request's) becomes a link of its span: the trace the client meant that item to join.
@@ -83,8 +91,8 @@ function headerValue(headers: HeaderList, lowerName: string): string | undefined
  * context, so the framework's own spans nest under it. Each item also gets route data of
  * its own, so a sub-request's route never renames the batch span (`POST /batch` stays).
  *
- * Only `@opentelemetry/api` is used: with no SDK registered no span is made and an item
- * costs one non-recording span lookup.
+ * Only `@opentelemetry/api` is used: with no SDK registered (or when the batch request
+ * itself is not traced) no span is made and an item costs two context look-ups.
  *
  * ```ts
  * app.use('/batch', batch(app, { aroundItem: batchTracing() }));
@@ -93,11 +101,16 @@ function headerValue(headers: HeaderList, lowerName: string): string | undefined
 export function batchTracing(options: BatchTracingOptions = {}): AroundItem {
   const kind = options.kind ?? SpanKind.INTERNAL;
   const links = options.links ?? true;
-  const { tracerProvider } = options;
+  const requireParentSpan = options.requireParentSpan ?? true;
+  const tracerOf = tracerSource(options.tracerProvider);
   return (item, run) => {
-    const { request } = item;
     const parent = context.active();
-    const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
+    // The batch request's server span is the parent, even under a framework's handler span.
+    const batchRoute = getRpcMetadata(parent);
+    const parentSpan = batchRoute === undefined ? trace.getSpan(parent) : batchRoute.span;
+    // Nothing to nest under (no SDK: always) and nothing to protect: the item as it is.
+    if (parentSpan === undefined && requireParentSpan) return run();
+    const { request } = item;
     const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER';
     const query = request.target.indexOf('?');
     const attributes: Attributes = {
@@ -107,14 +120,12 @@ export function batchTracing(options: BatchTracingOptions = {}): AroundItem {
     if (query !== -1) attributes['url.query'] = request.target.slice(query + 1);
     if (method === '_OTHER') attributes['http.request.method_original'] = request.method;
     const spanLinks = links ? linksOf(item) : undefined;
-    // The batch request's server span is the parent, even under a framework's handler span.
-    const batchRoute = getRpcMetadata(parent);
-    const span = tracer.startSpan(
+    const span = tracerOf().startSpan(
       method === '_OTHER' ? 'HTTP' : method,
       spanLinks === undefined ? { kind, attributes } : { kind, attributes, links: spanLinks },
       batchRoute === undefined ? parent : trace.setSpan(parent, batchRoute.span),
     );
-    // Nothing recorded and no route data to protect (no SDK): run the item as it is.
+    // Nothing recorded and no route data to protect: run the item as it is.
     if (!span.isRecording() && batchRoute === undefined) return run();
     const route: HttpRpcMetadata = { type: 'http', span };
     const itemContext = setRpcMetadata(trace.setSpan(parent, span), route);
@@ -135,6 +146,27 @@ export function batchTracing(options: BatchTracingOptions = {}): AroundItem {
         throw error;
       },
     );
+  };
+}
+
+/**
+ * The tracer, looked up once per provider: the global provider's tracer is a proxy that
+ * follows an SDK registered later, and is looked up again if the global provider changes.
+ */
+function tracerSource(provider: TracerProvider | undefined): () => Tracer {
+  if (provider !== undefined) {
+    const tracer = provider.getTracer(TRACER_NAME);
+    return () => tracer;
+  }
+  let global: TracerProvider | undefined;
+  let tracer: Tracer | undefined;
+  return () => {
+    const current = trace.getTracerProvider();
+    if (current !== global || tracer === undefined) {
+      global = current;
+      tracer = current.getTracer(TRACER_NAME);
+    }
+    return tracer;
   };
 }
 

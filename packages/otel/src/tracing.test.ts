@@ -212,4 +212,27 @@ describe('batchTracing with the SDK and the real http and express instrumentatio
     expect(spans).toHaveLength(4);
     for (const item of items) expect(under(item)).toEqual([]);
   });
+
+  it('under no span (the batch request not traced) items are not traced, unless requireParentSpan is false', async () => {
+    const answer = { status: 201, headers: [], body: new Uint8Array() };
+    const item = {
+      request: { method: 'POST', target: '/books', headers: [], body: new Uint8Array() },
+      index: 0,
+      batch: {
+        method: 'POST',
+        path: '/batch',
+        headers: [],
+        format: 'json' as const,
+        native: undefined,
+      },
+    };
+    expect(await batchTracing()(item, async () => answer)).toBe(answer);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(await batchTracing({ requireParentSpan: false })(item, async () => answer)).toBe(answer);
+    const [root, ...others] = exporter.getFinishedSpans();
+    expect(others).toEqual([]);
+    expect(root!.parentSpanContext).toBeUndefined();
+    expect(root!.name).toBe('POST');
+    expect(root!.attributes['http.response.status_code']).toBe(201);
+  });
 });
