@@ -2,12 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { batch } from '@batch/express';
+import { batch as fastifyBatch } from '@batch/fastify';
+import { batch as koaBatch } from '@batch/koa';
 import { createNodeBatchHandler } from '@batch/node';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { getRPCMetadata } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import {
   InMemorySpanExporter,
   type ReadableSpan,
@@ -24,11 +28,20 @@ const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcess
 provider.register();
 registerInstrumentations({
   tracerProvider: provider,
-  instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()],
+  instrumentations: [
+    new HttpInstrumentation(),
+    new ExpressInstrumentation(),
+    new KoaInstrumentation(),
+  ],
 });
+const fastifyOtel = new FastifyOtelInstrumentation();
+fastifyOtel.setTracerProvider(provider);
 const require = createRequire(import.meta.url);
 const http = require('node:http') as typeof import('node:http');
 const express = require('express') as typeof import('express');
+const Koa = require('koa') as typeof import('koa');
+const { Router } = require('@koa/router') as typeof import('@koa/router');
+const Fastify = require('fastify') as typeof import('fastify');
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -234,5 +247,64 @@ describe('batchTracing with the SDK and the real http and express instrumentatio
     expect(root!.parentSpanContext).toBeUndefined();
     expect(root!.name).toBe('POST');
     expect(root!.attributes['http.response.status_code']).toBe(201);
+  });
+});
+
+describe('batchTracing with Koa and @koa/router (instrumentation-koa)', () => {
+  it('POST /batch → three INTERNAL item spans → the koa spans of each item', async () => {
+    const app = new Koa();
+    const router = new Router();
+    router.post('/batch', koaBatch(app, { aroundItem: batchTracing() }));
+    router.get('/books/:id', (ctx) => {
+      ctx.body = { id: ctx.params['id'] };
+    });
+    router.delete('/books/:id', () => {
+      throw new Error('no deleting');
+    });
+    app.use(router.routes());
+    app.silent = true;
+    const { statuses, spans } = await sendBatch(await listen(app.callback()));
+    expect(statuses).toEqual([200, 200, 500]);
+    const { server, items, under } = tree(spans);
+    expect(server.name).toBe('POST /batch');
+    expect(server.attributes['http.route']).toBe('/batch');
+    expectItemSpans(items, true);
+    for (const item of items) {
+      const nested = under(item);
+      expect(nested.length).toBeGreaterThan(0);
+      expect(nested.every((span) => span.instrumentationScope.name.includes('koa'))).toBe(true);
+      expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
+    }
+  });
+});
+
+describe('batchTracing with Fastify (@fastify/otel)', () => {
+  it('POST /batch → three INTERNAL item spans → the fastify spans of each item', async () => {
+    const app = Fastify();
+    await app.register(fastifyOtel.plugin());
+    await app.register(fastifyBatch, { path: '/batch', aroundItem: batchTracing() });
+    app.get('/books/:id', async (request) => ({ id: (request.params as { id: string }).id }));
+    app.delete('/books/:id', async () => {
+      throw new Error('no deleting');
+    });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { statuses, spans } = await sendBatch(address);
+      expect(statuses).toEqual([200, 200, 500]);
+      const { server, items, under } = tree(spans);
+      expect(server.name).toBe('POST /batch');
+      expect(server.attributes['http.route']).toBe('/batch');
+      expectItemSpans(items, true);
+      for (const item of items) {
+        const nested = under(item);
+        expect(nested.length).toBeGreaterThan(0);
+        expect(nested.every((span) => span.instrumentationScope.name === '@fastify/otel')).toBe(
+          true,
+        );
+        expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
