@@ -1,8 +1,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { batchTracing } from '@batch/otel';
 import { withPlayground } from '@batch/playground';
-import { type RedisModules, serveReadingList } from '@batch/reading-list';
-import { createApp } from './app.js';
+import { type RedisModules, serveReadingList, startTracing } from '@batch/reading-list';
+
+// Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app: the
+// instrumentations patch koa as it loads.
+await startTracing('reading-list-koa', async () => {
+  const { KoaInstrumentation } = await import('@opentelemetry/instrumentation-koa');
+  return [new KoaInstrumentation()];
+});
+const { createApp } = await import('./app.js');
 
 /** Redis for the batch records, loaded only when REDIS_URL is set. */
 const loadRedis = async () => {
@@ -19,7 +27,9 @@ serveReadingList(
   (store, port, ready, idempotency) => {
     // The app behind the playground (its page, and the simulated round trip of its requests).
     const server = createServer(
-      withPlayground(createApp({ store, batch: { idempotency } }).app.callback()),
+      withPlayground(
+        createApp({ store, batch: { idempotency, aroundItem: batchTracing() } }).app.callback(),
+      ),
     ).listen(port, () => {
       ready((server.address() as AddressInfo).port);
     });
