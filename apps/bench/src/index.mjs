@@ -22,6 +22,7 @@ const BENCHES = [
   'client.mjs',
   'minimal.mjs',
   'records.mjs',
+  'tracing.mjs',
 ];
 
 /** Filter words that name several benches at once. */

@@ -1,8 +1,21 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { batchTracing } from '@batch/otel';
 import { withPlayground } from '@batch/playground';
-import { type RedisModules, rateLimitFromEnv, serveReadingList } from '@batch/reading-list';
-import { createApp } from './app.js';
+import {
+  type RedisModules,
+  rateLimitFromEnv,
+  serveReadingList,
+  startTracing,
+} from '@batch/reading-list';
+
+// Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app: the
+// instrumentations patch koa as it loads.
+await startTracing('reading-list-koa', async () => {
+  const { KoaInstrumentation } = await import('@opentelemetry/instrumentation-koa');
+  return [new KoaInstrumentation()];
+});
+const { createApp } = await import('./app.js');
 
 /** Redis for the batch records, loaded only when REDIS_URL is set. */
 const loadRedis = async () => {
@@ -20,7 +33,7 @@ serveReadingList(
     // The app behind the playground (its page, and the simulated round trip of its requests).
     const { app, idle } = createApp({
       store,
-      batch: { idempotency },
+      batch: { idempotency, aroundItem: batchTracing() },
       rateLimit: rateLimitFromEnv(),
     });
     const server = createServer(withPlayground(app.callback())).listen(port, () => {

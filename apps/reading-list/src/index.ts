@@ -44,3 +44,5 @@ export {
   shutdownTimeoutMs,
   stopOnSignals,
 } from './shutdown.js';
+export type { LoadInstrumentations, OtlpHttpProtocol } from './startTracing.js';
+export { startTracing, tracingProtocol } from './startTracing.js';

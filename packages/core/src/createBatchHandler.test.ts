@@ -1697,6 +1697,65 @@ describe('formats, handle and fetch', () => {
     expect(byIndex[3]!.ran).toBe(false);
   });
 
+  it('aroundItem wraps each dispatch, with the item, its index and the batch', async () => {
+    const seen: string[] = [];
+    let depth = 0;
+    const dispatch: Dispatcher = async (request) => {
+      seen.push(`dispatch ${request.target} depth ${depth}`);
+      return request.target.endsWith('/bad') ? ok('', 500) : ok();
+    };
+    const handler = handlerWith(dispatch, {
+      concurrency: 1,
+      aroundItem: async ({ request, index, batch }, run) => {
+        seen.push(`before ${index} ${request.method} ${request.target} ${batch.path}`);
+        depth += 1;
+        const answer = await run();
+        depth -= 1;
+        seen.push(`after ${index} ${answer.status}`);
+        return { ...answer, headers: [...answer.headers, ['x-wrapped', String(index)]] };
+      },
+    });
+    const responses = await read(
+      await sendJson(
+        handler,
+        {
+          requests: [
+            { id: 'a', method: 'GET', path: '/a' },
+            { id: 'bad', method: 'GET', path: '/bad' },
+            { method: 'GET', path: '/c', dependsOn: ['bad'] },
+          ],
+        },
+        { path: '/v1/batch' },
+      ),
+    );
+    expect(seen).toEqual([
+      'before 0 GET /v1/a /v1/batch',
+      'dispatch /v1/a depth 1',
+      'after 0 200',
+      'before 1 GET /v1/bad /v1/batch',
+      'dispatch /v1/bad depth 1',
+      'after 1 500',
+    ]);
+    expect(responses.map((response) => response.status)).toEqual([200, 500, 424]);
+    expect(responses.map((response) => header(response.headers, 'x-wrapped'))).toEqual([
+      '0',
+      '1',
+      undefined,
+    ]);
+  });
+
+  it('an aroundItem hook that throws makes its item answer 500, not the batch', async () => {
+    const { dispatch } = recorder();
+    const handler = handlerWith(dispatch, {
+      aroundItem: async ({ index }, run) => {
+        if (index === 1) throw new Error('hook');
+        return run();
+      },
+    });
+    const responses = await read(await send(handler, 'json', [{ target: '/a' }, { target: '/b' }]));
+    expect(responses.map((response) => response.status)).toEqual([200, 500]);
+  });
+
   it('a throwing onItem hook does not break the batch', async () => {
     const { dispatch } = recorder();
     const handler = handlerWith(dispatch, {

@@ -169,6 +169,7 @@ interface ResolvedOptions {
   deadlineMs: number | undefined;
   inherits: (lowerName: string) => boolean;
   onItem: ((info: BatchItemInfo) => void) | undefined;
+  aroundItem: BatchOptions['aroundItem'];
   limits: ResolvedBatchLimits;
   discard: DiscardLimits;
   formats: BatchOptions['formats'];
@@ -231,6 +232,7 @@ function resolveHandlerOptions(options: BatchHandlerOptions): ResolvedOptions {
     deadlineMs: positive('deadlineMs', options.deadlineMs),
     inherits: compileInheritPolicy(options.inheritHeaders),
     onItem: options.onItem,
+    aroundItem: options.aroundItem,
     limits,
     discard: discardLimits(options),
     formats: options.formats,
@@ -417,7 +419,7 @@ function startRuns(
     format: planned.format,
     native: input.native,
   };
-  const { dispatch } = options;
+  const { dispatch, aroundItem } = options;
   const { recorded, minimal: returnMinimal } = choices;
   return executeBatchRuns(planned.items, {
     ...executeOptions(options, planned),
@@ -433,6 +435,10 @@ function startRuns(
         ? undefined
         : RecordedBatch.known(recorded.taken, planned.items),
     beforeDispatch: recorded?.run.beforeDispatch,
+    aroundItem:
+      aroundItem === undefined
+        ? undefined
+        : (request, index, run) => aroundItem({ request, index, batch }, run),
   });
 }
 

@@ -103,7 +103,12 @@ export {
   jsonBatchResponseSchema,
   jsonLinesLineSchema,
 } from './openapi/schemas.js';
-export type { BatchItemInfo, BatchOptions, IdempotencyOptions } from './options.js';
+export type {
+  AroundItemInfo,
+  BatchItemInfo,
+  BatchOptions,
+  IdempotencyOptions,
+} from './options.js';
 export type { BatchRequestInput } from './wire/decodeBatchRequest.js';
 export { decodeBatchRequest, requireFormat } from './wire/decodeBatchRequest.js';
 export type { BatchResponseInput } from './wire/decodeBatchResponse.js';

@@ -1,9 +1,26 @@
+import type { BatchRequestInfo } from './createBatchHandler.js';
 import type { AtomicityGroupInfo, BatchItemInfo } from './engine/itemInfo.js';
 import type { RecordStore } from './engine/records/RecordStore.js';
 import type { InheritHeadersPolicy } from './http/headerPolicy.js';
-import type { BatchFormat, BatchLimits, HeaderList } from './model/types.js';
+import type {
+  BatchFormat,
+  BatchLimits,
+  HeaderList,
+  SubRequest,
+  SubResponse,
+} from './model/types.js';
 
 export type { AtomicityGroupInfo, BatchItemInfo };
+
+/** What `BatchOptions.aroundItem` is told about the item it wraps. */
+export interface AroundItemInfo {
+  /** The sub-request about to be dispatched: its target resolved, its headers final. */
+  request: SubRequest;
+  /** Its 0-based position in the batch. */
+  index: number;
+  /** The batch request it belongs to. */
+  batch: BatchRequestInfo;
+}
 
 /**
  * The options every batch endpoint takes, whatever the framework. Each field is resolved
@@ -72,6 +89,23 @@ export interface BatchOptions extends BatchLimits {
   base64StringBodies?: boolean;
   /** Called once per item when it is answered: method, path, status, duration. */
   onItem?: (info: BatchItemInfo) => void;
+  /**
+   * Wraps each item's dispatch (SPEC §4 "Observability"): `run` dispatches the item into the
+   * app; call it once and return (or await) what it returns. A tracer opens a span around it
+   * and calls `run` inside that span's context, so the framework's own instrumentation nests
+   * under it (`batchTracing()` from `@batch/otel`). Not called for items answered without
+   * running (`424`, replayed answers). A hook that throws makes the item answer `500`.
+   *
+   * ```ts
+   * aroundItem: async ({ request }, run) => {
+   *   const answer = await run();
+   *   log(request.method, request.target, answer.status);
+   *   return answer;
+   * }
+   * ```
+   * @default undefined (items are dispatched as they are)
+   */
+  aroundItem?: (item: AroundItemInfo, run: () => Promise<SubResponse>) => Promise<SubResponse>;
   /**
    * The batch route's path, for the nesting guard and for resolving targets. Adapters
    * fill it from the route they are mounted on.

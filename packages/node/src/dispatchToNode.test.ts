@@ -126,6 +126,23 @@ describe('dispatchToNode: the response as the handler sees it', () => {
     expect(text(answer.body)).toBe('x');
   });
 
+  it('emits close once, after finish, as a server does (what tracing waits for)', async () => {
+    const events: string[] = [];
+    let response: ServerResponse | undefined;
+    const handler: NodeHandler = (_req, res) => {
+      response = res;
+      res.on('finish', () => events.push('finish'));
+      res.on('close', () => events.push(`close ${res.destroyed} ${res.closed}`));
+      res.end('x');
+    };
+    await dispatchToNode(handler, request('/'), connection, new AbortController().signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['finish', 'close true true']);
+    response!.emit('finish');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['finish', 'close true true', 'finish']);
+  });
+
   it('captures strings in any encoding, Uint8Arrays and Buffers, in order', async () => {
     const handler: NodeHandler = (_req, res) => {
       res.write('aGVs', 'base64');

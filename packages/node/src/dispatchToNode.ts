@@ -130,6 +130,14 @@ function captureSend(
   return true;
 }
 
+/** What Node's server does a tick after a response finished (`emitCloseNT`). */
+function emitClose(res: CapturingResponse): void {
+  if (res.closed) return;
+  res.destroyed = true;
+  (res as { _closed?: boolean })._closed = true;
+  res.emit('close');
+}
+
 /** The `finish` listener of every sub-request's `res`. */
 function onFinish(this: CapturingResponse): void {
   this[RUN].finish();
@@ -185,6 +193,9 @@ class SubRequestRun implements AbortWaiter {
     this.forget();
     const res = this.#res;
     res.detachSocket(this.#socket as unknown as Socket);
+    // Then `close`, as Node's server emits it after `finish` (what tracing and `on-finished`
+    // listeners wait for).
+    process.nextTick(emitClose, res);
     const first = this.#chunk;
     const more = this.#more;
     this.#resolve({

@@ -35,6 +35,7 @@ export const ALLOWED_PACKAGES: Record<string, string[]> = {
   fastify: ['@batch/core', '@batch/node', 'fastify', 'fastify-plugin'],
   redis: ['@batch/core', 'redis', '@redis/client'],
   client: ['@batch/core'],
+  otel: ['@batch/core', '@opentelemetry/api'],
 };
 
 interface Import {

@@ -1,0 +1,2 @@
+export type { AroundItem, BatchTracingOptions } from './batchTracing.js';
+export { batchTracing } from './batchTracing.js';
