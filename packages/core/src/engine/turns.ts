@@ -1,22 +1,4 @@
-/**
- * Schedules a callback on the next turn of the event loop: `setImmediate` where there is one
- * (Node, Bun), else a `MessageChannel` message (browsers, Deno, Workers), else a timer.
- */
-function nextTurn(): (callback: () => void) => void {
-  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown })
-    .setImmediate;
-  if (typeof immediate === 'function') return (callback) => void immediate(callback);
-  if (typeof MessageChannel === 'function') {
-    const channel = new MessageChannel();
-    const queue: Array<() => void> = [];
-    channel.port1.onmessage = () => queue.shift()?.();
-    return (callback) => {
-      queue.push(callback);
-      channel.port2.postMessage(undefined);
-    };
-  }
-  return (callback) => void setTimeout(callback, 0);
-}
+import { type TurnScheduler, turnScheduler } from '../http/nextTurn.js';
 
 /**
  * One item enters the app per task (SPEC §4 "Rate limits"): middleware written for requests
@@ -33,11 +15,11 @@ export class TurnGate {
   #occupied = false;
   /** Items waiting for a task of their own. */
   #waiting = 0;
-  #schedule: ((callback: () => void) => void) | undefined;
+  #schedule: TurnScheduler | undefined;
 
   /** Resolves when the caller may enter; `undefined` when it may enter at once. */
   enter(): Promise<void> | undefined {
-    this.#schedule ??= nextTurn();
+    this.#schedule ??= turnScheduler();
     if (!this.#occupied && this.#waiting === 0) {
       this.#occupied = true;
       this.#schedule(this.#free);

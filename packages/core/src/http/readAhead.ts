@@ -13,28 +13,20 @@ export interface ReadAhead {
 import type { HeaderList } from '../model/types.js';
 import { concatBytes } from './bytes.js';
 import { getHeader } from './headerNames.js';
+import { type TurnScheduler, turnScheduler } from './nextTurn.js';
 
 const WAITING: unique symbol = Symbol('waiting');
 
 /** Settles on the event loop's next turn: after every chunk that is ready without I/O or a timer. */
-function nextTurn(): { promise: Promise<typeof WAITING>; cancel: () => void } {
-  const scheduler = globalThis as {
-    setImmediate?: (callback: () => void) => unknown;
-    clearImmediate?: (handle: unknown) => void;
-  };
-  let resolve!: (value: typeof WAITING) => void;
-  const promise = new Promise<typeof WAITING>((done) => {
-    resolve = done;
+function nextTurn(schedule: TurnScheduler): {
+  promise: Promise<typeof WAITING>;
+  cancel: () => void;
+} {
+  let cancel!: () => void;
+  const promise = new Promise<typeof WAITING>((resolve) => {
+    cancel = schedule(() => resolve(WAITING));
   });
-  if (
-    typeof scheduler.setImmediate === 'function' &&
-    typeof scheduler.clearImmediate === 'function'
-  ) {
-    const handle = scheduler.setImmediate(() => resolve(WAITING));
-    return { promise, cancel: () => scheduler.clearImmediate?.(handle) };
-  }
-  const handle = setTimeout(() => resolve(WAITING), 0);
-  return { promise, cancel: () => clearTimeout(handle) };
+  return { promise, cancel };
 }
 
 /**
@@ -54,7 +46,8 @@ export async function readAhead(
   let bytes = 0;
   let ended = false;
   let pending: Promise<IteratorResult<Uint8Array>> | undefined;
-  let turn = nextTurn();
+  const schedule = turnScheduler();
+  let turn = nextTurn(schedule);
   try {
     while (bytes <= maxBytes) {
       const next = iterator.next();
@@ -62,7 +55,7 @@ export async function readAhead(
       // Quiet for a whole turn: the rest waits on I/O (or a timer). A chunk that came within
       // the turn starts another: the engine lets one item into the app per turn.
       turn.cancel();
-      turn = nextTurn();
+      turn = nextTurn(schedule);
       if (result === WAITING) {
         pending = next;
         break;
