@@ -435,6 +435,7 @@ function startRuns(
         ? undefined
         : RecordedBatch.known(recorded.taken, planned.items),
     beforeDispatch: recorded?.run.beforeDispatch,
+    recordIndexes: recorded !== undefined,
     aroundItem:
       aroundItem === undefined
         ? undefined

@@ -5,6 +5,7 @@ import { RecordedBatch, type RecordingPolicy } from './engine/records/recordedBa
 import { utf8 } from './http/bytes.js';
 import { getHeader } from './http/headerNames.js';
 import { parseIdempotencyKey } from './http/idempotencyKey.js';
+import { SAFE_METHODS } from './http/methods.js';
 import { BatchError } from './model/BatchError.js';
 import type { DecodedBatch, HeaderList, SubRequest } from './model/types.js';
 import type { BatchOptions, IdempotencyOptions } from './options.js';
@@ -17,7 +18,6 @@ export interface ResolvedIdempotency {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const resolved = value ?? fallback;
@@ -78,7 +78,7 @@ export function idempotencyKeyOf(
   if (parsed !== undefined && 'problem' in parsed)
     throw new BatchError('invalid_batch', parsed.problem);
   if (parsed === undefined && idempotency.required) {
-    if (items.some(({ request }) => !SAFE.has(request.method))) {
+    if (items.some(({ request }) => !SAFE_METHODS.has(request.method))) {
       throw new BatchError(
         'invalid_batch',
         'Idempotency-Key is required for a batch holding a write (SPEC §8)',

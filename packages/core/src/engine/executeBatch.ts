@@ -32,7 +32,13 @@ export async function* executeBatchRuns(
   const context: RunContext = {
     items,
     options,
-    outcomes: new ItemOutcomes(items, options.stopOnError, inOrder, options.onItem),
+    outcomes: new ItemOutcomes(
+      items,
+      options.stopOnError,
+      inOrder,
+      options.onItem,
+      options.recordIndexes,
+    ),
     cancellation: new Cancellation(options.signal, options.deadlineMs, options.timeoutMs),
     turns: options.spreadStarts === false ? undefined : new TurnGate(),
   };

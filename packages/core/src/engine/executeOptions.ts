@@ -34,10 +34,6 @@ export interface ExecuteOptions {
    */
   collapseFailedGroups?: boolean;
   /**
-   * The target a reference stands for, from the referenced item's `Location` (SPEC §4):
-   * `{ target, path }`, or the reason it cannot be followed.
-   */
-  /**
    * Answers known before the batch runs, by item (SPEC §8: replayed from the record of a
    * batch taken over after a crash): those items never run.
    */
@@ -47,6 +43,12 @@ export interface ExecuteOptions {
    * started); when it rejects, the item answers `503` without running.
    */
   beforeDispatch?: ((request: SubRequest, index: number) => Promise<void>) | undefined;
+  /**
+   * Tags each answer with its item's index (`indexOfAnswer`), for a recorder that keeps
+   * answers by item (SPEC §8); off, answers carry nothing more than they say.
+   * @default false
+   */
+  recordIndexes?: boolean | undefined;
   /** Items that start together enter the app one per task (`BatchOptions.spreadStarts`). @default true */
   spreadStarts?: boolean | undefined;
   /**
@@ -60,6 +62,10 @@ export interface ExecuteOptions {
         run: () => Promise<SubResponse>,
       ) => Promise<SubResponse>)
     | undefined;
+  /**
+   * The target a reference stands for, from the referenced item's `Location` (SPEC §4):
+   * `{ target, path }`, or the reason it cannot be followed.
+   */
   resolveReference?: (
     location: string,
     referencedTarget: string,

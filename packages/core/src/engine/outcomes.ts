@@ -5,7 +5,7 @@ import type { PlannedItem } from './planBatch.js';
 
 const now = () => performance.now();
 
-/** The item each answer the engine made answers (what a recorder keeps it under). */
+/** The item each answer answers, when the batch is recorded (`ExecuteOptions.recordIndexes`). */
 export const indexOfAnswer = new WeakMap<SubResponse, number>();
 
 /**
@@ -34,12 +34,14 @@ export class ItemOutcomes {
   readonly #stopOnError: boolean;
   readonly #inOrder: boolean;
   readonly #onItem: ((info: BatchItemInfo) => void) | undefined;
+  readonly #recordIndexes: boolean;
 
   constructor(
     items: PlannedItem[],
     stopOnError: boolean,
     inOrder: boolean,
     onItem: ((info: BatchItemInfo) => void) | undefined,
+    recordIndexes = false,
   ) {
     const count = items.length;
     this.#items = items;
@@ -56,6 +58,7 @@ export class ItemOutcomes {
     this.#stopOnError = stopOnError;
     this.#inOrder = inOrder;
     this.#onItem = onItem;
+    this.#recordIndexes = recordIndexes;
   }
 
   /**
@@ -88,7 +91,7 @@ export class ItemOutcomes {
     if (request.atomicityGroup !== undefined) answered.atomicityGroup = request.atomicityGroup;
     if (!this.#inOrder) answered.index = index;
     if (request.method === 'HEAD') answered.requestMethod = 'HEAD';
-    indexOfAnswer.set(answered, index);
+    if (this.#recordIndexes) indexOfAnswer.set(answered, index);
     return answered;
   }
 
@@ -106,7 +109,7 @@ export class ItemOutcomes {
     const answered: SubResponse = { ...response };
     if (this.#inOrder) delete answered.index;
     else answered.index = index;
-    indexOfAnswer.set(answered, index);
+    if (this.#recordIndexes) indexOfAnswer.set(answered, index);
     return answered;
   }
 

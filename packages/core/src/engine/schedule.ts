@@ -1,3 +1,4 @@
+import { SAFE_METHODS } from '../http/methods.js';
 import type { SubResponse } from '../model/types.js';
 import type { OutputWindow } from './outputWindow.js';
 import { refusal } from './refusal.js';
@@ -5,7 +6,6 @@ import { runGroup, SKIPPED } from './runGroup.js';
 import { type RunContext, runItem } from './runItem.js';
 
 /** Methods that do not change the server's state (RFC 9110 §9.2.1): they may run together. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Which item may start, and when (SPEC §4 "Scheduling: as if one after another, as fast as

@@ -1,3 +1,5 @@
+import { concatBytes } from '../../http/bytes.js';
+import { IDEMPOTENT_METHODS, SAFE_METHODS } from '../../http/methods.js';
 import { problemResponse } from '../../http/problems.js';
 import { BatchError } from '../../model/BatchError.js';
 import type { SubRequest, SubResponse, SubResponseBody } from '../../model/types.js';
@@ -14,11 +16,6 @@ export interface RecordingPolicy {
   retentionMs: number;
   maxRecordBytes: number;
 }
-
-/** Methods whose second run changes nothing more than the first (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Methods whose start need not be recorded: running them again is harmless. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /** Seconds a client is told to wait when the store cannot be reached. */
 const STORE_RETRY_AFTER_SECONDS = 2;
@@ -48,7 +45,7 @@ function unavailable(): BatchError {
 
 /** Whether an item may run again when its first run's outcome is unknown (SPEC §8 "Crashes"). */
 function repeatable(request: SubRequest): boolean {
-  if (IDEMPOTENT.has(request.method)) return true;
+  if (IDEMPOTENT_METHODS.has(request.method)) return true;
   return request.headers.some(([name]) => name.toLowerCase() === 'idempotency-key');
 }
 
@@ -211,7 +208,7 @@ export class RecordedBatch {
 
   /** Records that a write starts; rejects (the item does not run) when it cannot be. */
   readonly beforeDispatch = async (request: SubRequest, index: number): Promise<void> => {
-    if (SAFE.has(request.method)) return;
+    if (SAFE_METHODS.has(request.method)) return;
     const status = await this.#policy.store.started(this.#key, this.#owner, [index]);
     this.#status(status);
     if (status !== 'ok') throw new Error(`the record is ${status}`);
@@ -290,26 +287,16 @@ export class RecordedBatch {
 /** The answer with its body read whole (a recorded answer keeps its bytes). */
 async function wholeBody(answer: SubResponse): Promise<SubResponse> {
   const body: SubResponseBody = answer.body;
-  if (body === null || body instanceof Uint8Array) {
-    if (body === null) {
-      const copy = { ...answer, body: new Uint8Array(0) };
-      const index = indexOfAnswer.get(answer);
-      if (index !== undefined) indexOfAnswer.set(copy, index);
-      return copy;
+  if (body instanceof Uint8Array) return answer;
+  let bytes: Uint8Array = new Uint8Array(0);
+  if (body !== null) {
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      length += chunk.length;
     }
-    return answer;
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
+    bytes = concatBytes(chunks, length);
   }
   const copy = { ...answer, body: bytes };
   const index = indexOfAnswer.get(answer);
