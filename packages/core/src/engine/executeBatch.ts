@@ -40,9 +40,10 @@ export async function* executeBatchRuns(
       options.recordIndexes,
     ),
     cancellation: new Cancellation(options.signal, options.deadlineMs, options.timeoutMs),
-    turns: options.spreadStarts === false ? undefined : new TurnGate(),
+    // Answers that come while items still wait to enter reach the consumer once they all have.
+    turns: options.spreadStarts === false ? undefined : new TurnGate(() => window.wake()),
   };
-  const window = new OutputWindow(items.length, inOrder);
+  const window = new OutputWindow(items.length, inOrder, context.turns);
   const scheduler = new Scheduler(context, window);
   try {
     scheduler.pump();

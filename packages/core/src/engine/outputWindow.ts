@@ -7,6 +7,10 @@ import { SKIPPED } from './runGroup.js';
  * ready when the consumer asks, so that the encoder writes one chunk for them. `inFlight`
  * counts items started and not yet taken by the consumer: the scheduler starts nothing past
  * `2 × concurrency` of them, so a consumer that stops pulling (a slow client) stops the batch.
+ *
+ * When items enter the app one per task (`TurnGate`), their answers come in separate tasks
+ * of one turn: the consumer is woken once the last waiting item has entered (`held`), with
+ * every answer of the turn ready — one run and one chunk, not one per item.
  */
 export class OutputWindow {
   /** Items started and not yet taken by the consumer. */
@@ -17,11 +21,14 @@ export class OutputWindow {
   readonly #completed: SubResponse[] = [];
   #written = 0;
   #wake: (() => void) | undefined;
+  readonly #gate: { readonly busy: boolean } | undefined;
 
-  constructor(count: number, inOrder: boolean) {
+  /** `gate`: while it is busy, wakes wait for it (it calls `wake()` once it is idle). */
+  constructor(count: number, inOrder: boolean, gate?: { readonly busy: boolean }) {
     this.#count = count;
     this.#inOrder = inOrder;
     this.#held = inOrder ? new Array(count) : [];
+    this.#gate = gate;
   }
 
   /** Whether every item's answer was taken. */
@@ -68,8 +75,9 @@ export class OutputWindow {
     });
   }
 
-  /** Wakes the consumer waiting in `next()`, if any. */
+  /** Wakes the consumer waiting in `next()`, if any — once the gate is idle. */
   wake(): void {
+    if (this.#gate?.busy === true) return;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();

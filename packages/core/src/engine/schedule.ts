@@ -5,8 +5,6 @@ import { refusal } from './refusal.js';
 import { runGroup, SKIPPED } from './runGroup.js';
 import { type RunContext, runItem } from './runItem.js';
 
-/** Methods that do not change the server's state (RFC 9110 §9.2.1): they may run together. */
-
 /**
  * Which item may start, and when (SPEC §4 "Scheduling: as if one after another, as fast as
  * all at once"). An item waits while:

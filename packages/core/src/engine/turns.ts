@@ -16,6 +16,17 @@ export class TurnGate {
   /** Items waiting for a task of their own. */
   #waiting = 0;
   #schedule: TurnScheduler | undefined;
+  readonly #onIdle: (() => void) | undefined;
+
+  /** `onIdle` is called each time the last waiting item has entered. */
+  constructor(onIdle?: () => void) {
+    this.#onIdle = onIdle;
+  }
+
+  /** True while items wait for a task of their own. */
+  get busy(): boolean {
+    return this.#waiting > 0;
+  }
 
   /** Resolves when the caller may enter; `undefined` when it may enter at once. */
   enter(): Promise<void> | undefined {
@@ -32,8 +43,11 @@ export class TurnGate {
         this.#waiting--;
         // This task is the item's: one that would enter during it waits for a task of its own.
         this.#occupied = true;
-        if (this.#waiting === 0) schedule(this.#free);
         resolve();
+        if (this.#waiting === 0) {
+          schedule(this.#free);
+          this.#onIdle?.();
+        }
       });
     });
   }

@@ -47,15 +47,17 @@ export async function readAhead(
   let ended = false;
   let pending: Promise<IteratorResult<Uint8Array>> | undefined;
   const schedule = turnScheduler();
-  let turn = nextTurn(schedule);
+  let turn: ReturnType<typeof nextTurn> | undefined;
   try {
     while (bytes <= maxBytes) {
       const next = iterator.next();
+      // Armed once the body was asked for more: what asking scheduled for this turn (the
+      // engine's items entering one per task) comes before it.
+      turn = nextTurn(schedule);
       const result = await Promise.race([next, turn.promise]);
       // Quiet for a whole turn: the rest waits on I/O (or a timer). A chunk that came within
-      // the turn starts another: the engine lets one item into the app per turn.
+      // the turn starts another.
       turn.cancel();
-      turn = nextTurn(schedule);
       if (result === WAITING) {
         pending = next;
         break;
@@ -68,7 +70,7 @@ export async function readAhead(
       bytes += result.value.length;
     }
   } finally {
-    turn.cancel();
+    turn?.cancel();
   }
   const rest: AsyncIterableIterator<Uint8Array> = {
     next() {
