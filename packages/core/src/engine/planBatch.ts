@@ -1,5 +1,5 @@
 import { equalsLower } from '../http/headerNames.js';
-import { applyHeaderPolicy } from '../http/headerPolicy.js';
+import { compileHeaderPolicy } from '../http/headerPolicy.js';
 import {
   comparablePath,
   mayBeSamePath,
@@ -66,6 +66,8 @@ interface PlanState {
   groups: Map<string, ItemGroup>;
   /** The atomicity group of the item being planned. */
   group: ItemGroup | undefined;
+  /** An item's headers by the batch's header policy (`compileHeaderPolicy`). */
+  headersOf: (own: HeaderList) => HeaderList;
 }
 
 /**
@@ -89,6 +91,7 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
     indexOfId: new Map(),
     groups: new Map(),
     group: undefined,
+    headersOf: compileHeaderPolicy(context.outerHeaders, context.inherits),
   };
   return decoded.items.map((item, index) => planItem(state, item, index));
 }
@@ -110,10 +113,7 @@ function planItem(state: PlanState, item: SubRequest, index: number): PlannedIte
   const request: SubRequest = {
     method: item.method,
     target,
-    headers: withContentLength(
-      applyHeaderPolicy(item.headers, context.outerHeaders, context.inherits),
-      item.body,
-    ),
+    headers: withContentLength(state.headersOf(item.headers), item.body),
     body: item.body,
   };
   if (item.id !== undefined) request.id = item.id;
@@ -203,7 +203,11 @@ function findContentId(
  * body): servers and body parsers decide from it whether there is a body to read.
  */
 function withContentLength(headers: HeaderList, body: Uint8Array): HeaderList {
-  const out = headers.filter(([name]) => !equalsLower(name, 'content-length'));
-  if (body.length > 0) out.push(['content-length', String(body.length)]);
-  return out;
+  // `headers` is new (`compileHeaderPolicy`): changed in place.
+  let kept = 0;
+  for (const header of headers)
+    if (!equalsLower(header[0], 'content-length')) headers[kept++] = header;
+  headers.length = kept;
+  if (body.length > 0) headers.push(['content-length', String(body.length)]);
+  return headers;
 }

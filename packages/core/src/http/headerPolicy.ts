@@ -61,31 +61,53 @@ export function applyHeaderPolicy(
   outer: HeaderList,
   inherits: (lowerName: string) => boolean,
 ): HeaderList {
-  const ownNames = new Set<string>();
-  const headers: HeaderList = [];
-  for (const header of own) {
-    const lower = header[0].toLowerCase();
-    if (lower === 'host') continue;
-    ownNames.add(lower);
-    headers.push(header);
-  }
+  return compileHeaderPolicy(outer, inherits)(own);
+}
+
+/**
+ * `applyHeaderPolicy` for one batch: what the outer headers give is worked out once, each
+ * item then only adds its own. The list it returns is new (its caller may change it).
+ */
+export function compileHeaderPolicy(
+  outer: HeaderList,
+  inherits: (lowerName: string) => boolean,
+): (own: HeaderList) => HeaderList {
   const connectionNames = new Set<string>();
   for (const [name, value] of outer) {
     if (name.toLowerCase() === 'connection') {
       for (const token of value.split(',')) connectionNames.add(token.trim().toLowerCase());
     }
   }
+  const inheritedNames: string[] = [];
+  const inherited: HeaderList = [];
   for (const header of outer) {
     const lower = header[0].toLowerCase();
-    if (lower === 'host') headers.push(header);
-    else if (!ownNames.has(lower) && !connectionNames.has(lower) && inherits(lower)) {
-      if (lower !== 'prefer') headers.push(header);
-      else {
-        // SPEC §7: `respond-async` belongs to the batch; the rest of `Prefer` is passed on.
-        const value = inheritablePrefer(header[1]);
-        if (value !== undefined) headers.push(value === header[1] ? header : [header[0], value]);
-      }
+    let kept: [string, string] | undefined;
+    if (lower === 'host') kept = header;
+    else if (!connectionNames.has(lower) && inherits(lower)) {
+      // SPEC §7: `respond-async` belongs to the batch; the rest of `Prefer` is passed on.
+      const value = lower === 'prefer' ? inheritablePrefer(header[1]) : header[1];
+      if (value !== undefined) kept = value === header[1] ? header : [header[0], value];
     }
+    if (kept === undefined) continue;
+    inheritedNames.push(lower);
+    inherited.push(kept);
   }
-  return headers;
+  return (own) => {
+    const headers: HeaderList = [];
+    // Few headers: an array is quicker to search than a set is to build.
+    const ownNames: string[] = [];
+    for (const header of own) {
+      const lower = header[0].toLowerCase();
+      if (lower === 'host') continue;
+      ownNames.push(lower);
+      headers.push(header);
+    }
+    for (let i = 0; i < inherited.length; i++) {
+      // The outer `Host` always (an item's own was dropped above).
+      if (ownNames.length === 0 || !ownNames.includes(inheritedNames[i]!))
+        headers.push(inherited[i]!);
+    }
+    return headers;
+  };
 }

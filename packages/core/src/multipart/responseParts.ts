@@ -24,13 +24,16 @@ function isHopByHop(name: string): boolean {
  * a value with CR, LF or NUL) dropped too.
  */
 export function writableHeaders(headers: HeaderList): HeaderList {
-  const out: HeaderList = [];
-  for (const header of headers) {
+  // Copied only from the first header dropped: most answers have none to drop.
+  let out: HeaderList | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i]!;
     const [name, value] = header;
-    if (!isToken(name) || !isValidHeaderValue(value) || isHopByHop(name)) continue;
-    out.push(header);
+    if (!isToken(name) || !isValidHeaderValue(value) || isHopByHop(name))
+      out ??= headers.slice(0, i);
+    else out?.push(header);
   }
-  return out;
+  return out ?? headers;
 }
 
 /** The reason phrase to write: the sub-response's own when it is safe, else the standard one. */
