@@ -21,9 +21,14 @@ const now = () => performance.now();
 /**
  * Runs one item through the dispatcher (SPEC §4): its `$<id>` reference followed first (a
  * reference that cannot be followed answers `424` unrun), then dispatched under the batch's
- * signal or its own timeout; a dispatcher that throws answers `500`.
+ * signal or its own timeout; a dispatcher that throws answers `500`. It enters the app by
+ * the turn gate, unless the caller let it in already (`entered`).
  */
-export async function runItem(context: RunContext, index: number): Promise<SubResponse> {
+export async function runItem(
+  context: RunContext,
+  index: number,
+  entered = false,
+): Promise<SubResponse> {
   const { items, options, outcomes, cancellation } = context;
   const item = items[index]!;
   let request = item.request;
@@ -45,7 +50,7 @@ export async function runItem(context: RunContext, index: number): Promise<SubRe
       );
     }
   }
-  const turn = context.turns?.enter();
+  const turn = entered ? undefined : context.turns?.entered();
   if (turn !== undefined) {
     await turn;
     // Aborted while it waited for its turn: it never enters the app.

@@ -161,11 +161,24 @@ export class Scheduler {
       return true;
     }
     this.#running++;
-    void runItem(this.#context, index).then((response) => {
+    const { turns, options } = this.#context;
+    // An item that records its start first passes the gate after that, in `runItem`.
+    if (turns === undefined || options.beforeDispatch !== undefined) this.#run(index, false);
+    else turns.enter(() => this.#run(index, true));
+    return false;
+  }
+
+  /** Runs item `index`; `entered`: let in by the turn gate (aborted meanwhile: never runs). */
+  #run(index: number, entered: boolean): void {
+    const { outcomes, cancellation } = this.#context;
+    const answered =
+      entered && cancellation.aborted
+        ? Promise.resolve(outcomes.unrun(index, cancellation.abortedResponse()))
+        : runItem(this.#context, index, entered);
+    void answered.then((response) => {
       this.#running--;
       this.finish(index, response);
       this.pump();
     });
-    return false;
   }
 }

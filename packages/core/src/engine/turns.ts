@@ -16,6 +16,9 @@ export class TurnGate {
   /** Items waiting for a task of their own. */
   #waiting = 0;
   #schedule: TurnScheduler | undefined;
+  /** What the waiting items run when they enter, in order, from `#head`. */
+  readonly #queue: Array<(() => void) | undefined> = [];
+  #head = 0;
   readonly #onIdle: (() => void) | undefined;
 
   /** `onIdle` is called each time the last waiting item has entered. */
@@ -28,29 +31,49 @@ export class TurnGate {
     return this.#waiting > 0;
   }
 
-  /** Resolves when the caller may enter; `undefined` when it may enter at once. */
-  enter(): Promise<void> | undefined {
-    this.#schedule ??= turnScheduler();
-    if (!this.#occupied && this.#waiting === 0) {
-      this.#occupied = true;
-      this.#schedule(this.#free);
-      return undefined;
-    }
-    this.#waiting++;
-    const schedule = this.#schedule;
-    return new Promise<void>((resolve) => {
-      schedule(() => {
-        this.#waiting--;
-        // This task is the item's: one that would enter during it waits for a task of its own.
-        this.#occupied = true;
-        resolve();
-        if (this.#waiting === 0) {
-          schedule(this.#free);
-          this.#onIdle?.();
-        }
-      });
-    });
+  /** Calls `start` now when no item entered in this task, else in a task of its own. */
+  enter(start: () => void): void {
+    if (this.#enterNow()) start();
+    else this.#wait(start);
   }
+
+  /** `enter` as a promise: `undefined` when the caller may enter at once. */
+  entered(): Promise<void> | undefined {
+    if (this.#enterNow()) return undefined;
+    return new Promise<void>((resolve) => this.#wait(resolve));
+  }
+
+  #enterNow(): boolean {
+    this.#schedule ??= turnScheduler();
+    if (this.#occupied || this.#waiting > 0) return false;
+    this.#occupied = true;
+    this.#schedule(this.#free);
+    return true;
+  }
+
+  #wait(start: () => void): void {
+    this.#waiting++;
+    this.#queue.push(start);
+    this.#schedule!(this.#next);
+  }
+
+  /** The next waiting item's task. */
+  readonly #next = (): void => {
+    const start = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined;
+    this.#waiting--;
+    // This task is the item's: one that would enter during it waits for a task of its own.
+    this.#occupied = true;
+    if (this.#waiting === 0) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    start();
+    if (this.#waiting === 0) {
+      this.#schedule!(this.#free);
+      this.#onIdle?.();
+    }
+  };
 
   readonly #free = (): void => {
     if (this.#waiting === 0) this.#occupied = false;
