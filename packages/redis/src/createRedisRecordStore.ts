@@ -85,6 +85,37 @@ const text = (reply: Reply | undefined): string =>
 const tag = (key: string) =>
   `{${key.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
 
+function toRecord(reply: Reply[]): BatchRecord {
+  const [fingerprint, owner, state, total, info, bytes, lapsed, started, answers] = reply;
+  const pairs = (answers as Reply[]) ?? [];
+  const recorded = new Map<number, Uint8Array>();
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    recorded.set(Number(text(pairs[i])), new Uint8Array(pairs[i + 1] as Buffer));
+  return {
+    fingerprint: text(fingerprint),
+    state: text(state) as RecordState,
+    owner: text(owner),
+    leaseLapsed: lapsed === 1,
+    total: Number(total),
+    info: text(info),
+    started: ((started as Reply[]) ?? []).map((index) => Number(text(index))).sort((a, b) => a - b),
+    answers: new Map([...recorded].sort(([a], [b]) => a - b)),
+    bytes: Number(bytes),
+  };
+}
+
+/** A lease status reply, or the error it stands for. */
+function ownerReply(key: string, reply: Reply): LeaseStatus {
+  const [kind, a, b] = Array.isArray(reply) ? reply : [reply];
+  const outcome = text(kind);
+  if (outcome === 'range')
+    throw new RangeError(`item index ${Number(a)} is not in 0 … ${Number(b) - 1}`);
+  if (outcome === 'too_large') throw new RecordTooLarge(key, Number(a), Number(b));
+  return outcome as LeaseStatus;
+}
+
+const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 /**
  * The recorded-batch store over Redis, for an API that runs on several instances: a retry
  * that lands on another instance is replayed there (or answered `409` while the first still
@@ -104,18 +135,37 @@ export function createRedisRecordStore(
   client: RedisRecordClient,
   options: RedisRecordStoreOptions = {},
 ): RecordStore {
-  const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
-  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-  if (/[{}]/.test(prefix)) throw new TypeError('prefix must not contain { or }');
-  checkDuration(commandTimeoutMs, 'commandTimeoutMs');
+  return new RedisRecordStore(client, options);
+}
 
-  const keysOf = (key: string): string[] => {
-    const base = prefix + tag(key);
+class RedisRecordStore implements RecordStore {
+  readonly #client: RedisRecordClient;
+  readonly #prefix: string;
+  readonly #commandTimeoutMs: number;
+
+  constructor(client: RedisRecordClient, options: RedisRecordStoreOptions) {
+    const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+    if (/[{}]/.test(prefix)) throw new TypeError('prefix must not contain { or }');
+    checkDuration(commandTimeoutMs, 'commandTimeoutMs');
+    this.#client = client;
+    this.#prefix = prefix;
+    this.#commandTimeoutMs = commandTimeoutMs;
+  }
+
+  /** A record's four keys, in one hash tag. */
+  #keysOf(key: string): string[] {
+    const base = this.#prefix + tag(key);
     return [`${base}:r`, `${base}:l`, `${base}:s`, `${base}:a`];
-  };
-  const aliasKey = (alias: string) => `${prefix}${tag(alias)}:m`;
+  }
 
-  async function send<T extends Reply>(args: ReadonlyArray<string | Buffer>): Promise<T> {
+  #aliasKey(alias: string): string {
+    return `${this.#prefix}${tag(alias)}:m`;
+  }
+
+  async #send<T extends Reply>(args: ReadonlyArray<string | Buffer>): Promise<T> {
+    const client = this.#client;
+    const commandTimeoutMs = this.#commandTimeoutMs;
     if (!client.isReady)
       throw new StoreUnavailable('the Redis client is not ready (connecting or reconnecting)');
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -142,144 +192,109 @@ export function createRedisRecordStore(
     }
   }
 
-  async function run<T extends Reply>(
+  /** Runs a script on a record's keys: by its SHA, or whole when the server lacks it. */
+  async #run<T extends Reply>(
     { source, sha }: Script,
-    keys: readonly string[],
+    key: string,
     args: ReadonlyArray<string | Buffer>,
   ): Promise<T> {
+    const keys = this.#keysOf(key);
     const rest = [String(keys.length), ...keys, ...args];
     try {
-      return await send<T>(['EVALSHA', sha, ...rest]);
+      return await this.#send<T>(['EVALSHA', sha, ...rest]);
     } catch (error) {
       if (error instanceof StoreUnavailable) throw error;
       // NOSCRIPT: the server does not know the script yet (or flushed it): send it whole.
-      return send<T>(['EVAL', source, ...rest]);
+      return this.#send<T>(['EVAL', source, ...rest]);
     }
   }
 
-  function toRecord(reply: Reply[]): BatchRecord {
-    const [fingerprint, owner, state, total, info, bytes, lapsed, started, answers] = reply;
-    const pairs = (answers as Reply[]) ?? [];
-    const recorded = new Map<number, Uint8Array>();
-    for (let i = 0; i + 1 < pairs.length; i += 2)
-      recorded.set(Number(text(pairs[i])), new Uint8Array(pairs[i + 1] as Buffer));
-    return {
-      fingerprint: text(fingerprint),
-      state: text(state) as RecordState,
-      owner: text(owner),
-      leaseLapsed: lapsed === 1,
-      total: Number(total),
-      info: text(info),
-      started: ((started as Reply[]) ?? [])
-        .map((index) => Number(text(index)))
-        .sort((a, b) => a - b),
-      answers: new Map([...recorded].sort(([a], [b]) => a - b)),
-      bytes: Number(bytes),
-    };
+  async claim(key: string, claim: ClaimOptions): Promise<ClaimResult> {
+    checkClaim(key, claim);
+    const reply = await this.#run<Reply[]>(SCRIPTS.claim, key, [
+      claim.fingerprint,
+      claim.owner,
+      String(claim.leaseMs),
+      String(claim.retentionMs),
+      String(claim.total),
+      claim.info,
+      String(claim.maxBytes),
+    ]);
+    const outcome = text(reply[0]);
+    switch (outcome) {
+      case 'new':
+      case 'mismatch':
+        return { outcome };
+      case 'running':
+        return { outcome, retryAfterMs: Number(reply[1]), info: text(reply[2]) };
+      case 'finished':
+      case 'takeover':
+        return { outcome, record: toRecord(reply[1] as Reply[]) };
+      default:
+        throw new StoreUnavailable(`unexpected reply from Redis: ${outcome}`);
+    }
   }
 
-  function ownerReply(key: string, reply: Reply): LeaseStatus {
-    const [kind, a, b] = Array.isArray(reply) ? reply : [reply];
-    const outcome = text(kind);
-    if (outcome === 'range')
-      throw new RangeError(`item index ${Number(a)} is not in 0 … ${Number(b) - 1}`);
-    if (outcome === 'too_large') throw new RecordTooLarge(key, Number(a), Number(b));
-    return outcome as LeaseStatus;
+  async renew(key: string, owner: string, leaseMs: number): Promise<LeaseStatus> {
+    checkRecordKey(key, 'key');
+    checkRecordKey(owner, 'owner');
+    checkDuration(leaseMs, 'leaseMs');
+    return ownerReply(key, await this.#run(SCRIPTS.renew, key, [owner, String(leaseMs)]));
   }
 
-  const bytesOf = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  async started(key: string, owner: string, indexes: readonly number[]): Promise<LeaseStatus> {
+    checkRecordKey(key, 'key');
+    checkRecordKey(owner, 'owner');
+    checkIndexes(indexes);
+    return ownerReply(key, await this.#run(SCRIPTS.started, key, [owner, ...indexes.map(String)]));
+  }
 
-  return {
-    async claim(key: string, claim: ClaimOptions): Promise<ClaimResult> {
-      checkClaim(key, claim);
-      const reply = await run<Reply[]>(SCRIPTS.claim, keysOf(key), [
-        claim.fingerprint,
-        claim.owner,
-        String(claim.leaseMs),
-        String(claim.retentionMs),
-        String(claim.total),
-        claim.info,
-        String(claim.maxBytes),
-      ]);
-      const outcome = text(reply[0]);
-      switch (outcome) {
-        case 'new':
-        case 'mismatch':
-          return { outcome };
-        case 'running':
-          return { outcome, retryAfterMs: Number(reply[1]), info: text(reply[2]) };
-        case 'finished':
-        case 'takeover':
-          return { outcome, record: toRecord(reply[1] as Reply[]) };
-        default:
-          throw new StoreUnavailable(`unexpected reply from Redis: ${outcome}`);
-      }
-    },
+  async append(
+    key: string,
+    owner: string,
+    answers: readonly RecordedAnswer[],
+  ): Promise<LeaseStatus> {
+    checkRecordKey(key, 'key');
+    checkRecordKey(owner, 'owner');
+    checkAnswers(answers);
+    const args: Array<string | Buffer> = [owner];
+    for (const { index, data } of answers) args.push(String(index), bytesOf(data));
+    return ownerReply(key, await this.#run(SCRIPTS.append, key, args));
+  }
 
-    async renew(key: string, owner: string, leaseMs: number): Promise<LeaseStatus> {
-      checkRecordKey(key, 'key');
-      checkRecordKey(owner, 'owner');
-      checkDuration(leaseMs, 'leaseMs');
-      return ownerReply(key, await run(SCRIPTS.renew, keysOf(key), [owner, String(leaseMs)]));
-    },
+  async finish(key: string, owner: string, retentionMs: number): Promise<LeaseStatus> {
+    checkRecordKey(key, 'key');
+    checkRecordKey(owner, 'owner');
+    checkDuration(retentionMs, 'retentionMs');
+    return ownerReply(key, await this.#run(SCRIPTS.finish, key, [owner, String(retentionMs)]));
+  }
 
-    async started(key: string, owner: string, indexes: readonly number[]): Promise<LeaseStatus> {
-      checkRecordKey(key, 'key');
-      checkRecordKey(owner, 'owner');
-      checkIndexes(indexes);
-      return ownerReply(
-        key,
-        await run(SCRIPTS.started, keysOf(key), [owner, ...indexes.map(String)]),
-      );
-    },
+  async cancel(key: string): Promise<boolean> {
+    checkRecordKey(key, 'key');
+    return (await this.#run<number>(SCRIPTS.cancel, key, [])) === 1;
+  }
 
-    async append(
-      key: string,
-      owner: string,
-      answers: readonly RecordedAnswer[],
-    ): Promise<LeaseStatus> {
-      checkRecordKey(key, 'key');
-      checkRecordKey(owner, 'owner');
-      checkAnswers(answers);
-      const args: Array<string | Buffer> = [owner];
-      for (const { index, data } of answers) args.push(String(index), bytesOf(data));
-      return ownerReply(key, await run(SCRIPTS.append, keysOf(key), args));
-    },
+  async read(key: string): Promise<BatchRecord | undefined> {
+    checkRecordKey(key, 'key');
+    const reply = await this.#run<Reply[] | null>(SCRIPTS.read, key, []);
+    return reply === null ? undefined : toRecord(reply);
+  }
 
-    async finish(key: string, owner: string, retentionMs: number): Promise<LeaseStatus> {
-      checkRecordKey(key, 'key');
-      checkRecordKey(owner, 'owner');
-      checkDuration(retentionMs, 'retentionMs');
-      return ownerReply(key, await run(SCRIPTS.finish, keysOf(key), [owner, String(retentionMs)]));
-    },
+  async remove(key: string): Promise<void> {
+    checkRecordKey(key, 'key');
+    await this.#send(['DEL', ...this.#keysOf(key)]);
+  }
 
-    async cancel(key: string): Promise<boolean> {
-      checkRecordKey(key, 'key');
-      return (await run<number>(SCRIPTS.cancel, keysOf(key), [])) === 1;
-    },
+  async link(alias: string, key: string, ttlMs: number): Promise<void> {
+    checkRecordKey(alias, 'alias');
+    checkRecordKey(key, 'key');
+    checkDuration(ttlMs, 'ttlMs');
+    await this.#send(['SET', this.#aliasKey(alias), key, 'PX', String(ttlMs)]);
+  }
 
-    async read(key: string): Promise<BatchRecord | undefined> {
-      checkRecordKey(key, 'key');
-      const reply = await run<Reply[] | null>(SCRIPTS.read, keysOf(key), []);
-      return reply === null ? undefined : toRecord(reply);
-    },
-
-    async remove(key: string): Promise<void> {
-      checkRecordKey(key, 'key');
-      await send(['DEL', ...keysOf(key)]);
-    },
-
-    async link(alias: string, key: string, ttlMs: number): Promise<void> {
-      checkRecordKey(alias, 'alias');
-      checkRecordKey(key, 'key');
-      checkDuration(ttlMs, 'ttlMs');
-      await send(['SET', aliasKey(alias), key, 'PX', String(ttlMs)]);
-    },
-
-    async resolve(alias: string): Promise<string | undefined> {
-      checkRecordKey(alias, 'alias');
-      const reply = await send<Buffer | null>(['GET', aliasKey(alias)]);
-      return reply === null ? undefined : text(reply);
-    },
-  };
+  async resolve(alias: string): Promise<string | undefined> {
+    checkRecordKey(alias, 'alias');
+    const reply = await this.#send<Buffer | null>(['GET', this.#aliasKey(alias)]);
+    return reply === null ? undefined : text(reply);
+  }
 }
