@@ -219,7 +219,19 @@ export function safeRetriesSuite(start: (batch?: BatchOptions) => Promise<Runnin
 function failingStore(): RecordStore {
   const store = createMemoryRecordStore();
   const down = () => Promise.reject(new StoreUnavailable('the store is down'));
-  return { ...store, claim: down, started: down, append: down, renew: down, finish: down };
+  // A class instance: its methods are on its prototype, so each is passed on by name.
+  return {
+    claim: down,
+    started: down,
+    append: down,
+    renew: down,
+    finish: down,
+    cancel: (key) => store.cancel(key),
+    read: (key) => store.read(key),
+    remove: (key) => store.remove(key),
+    link: (alias, key, ttlMs) => store.link(alias, key, ttlMs),
+    resolve: (alias) => store.resolve(alias),
+  };
 }
 
 function pause(ms: number): Promise<void> {
