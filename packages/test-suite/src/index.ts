@@ -1,5 +1,20 @@
 export { type AtomicityTarget, atomicityScenarios } from './atomicityScenarios.js';
 export { conformanceSuite } from './conformanceSuite.js';
+export {
+  type Answer,
+  attempt,
+  type Client,
+  type FetchDispatchOptions,
+  fetchDispatchCases,
+  nameOf,
+  PROBES,
+  probeClient,
+  RAW_PROBE_ROUTES,
+  settle,
+  stable,
+  type Waited,
+  waitForAbort,
+} from './fetchProbes.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
 export { openApiTest } from './openApiTest.js';
