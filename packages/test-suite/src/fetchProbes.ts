@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { inspect } from 'node:util';
 import {
   type BatchFormat,
@@ -5,7 +6,9 @@ import {
   encodeBatchRequest,
   type SubRequestInit,
 } from '@batch/core';
-import { describe, expect, it } from 'vitest';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from './listen.js';
 
 /**
  * The probes of a fetch-native adapter's dispatch test (@batch/fetch with a plain fetch
@@ -301,13 +304,8 @@ function batchInit(format: BatchFormat, requests: SubRequestInit[]): RequestInit
   };
 }
 
-export interface FetchDispatchOptions {
-  /** Sends requests directly and as batches, once the describe block's setup has run. */
-  client: () => Client;
-  /** What /probe/wait saw (emptied by the timeout test). */
-  waited: Waited[];
-  /** `METHOD /path` of each request the app's routes saw, not the batch routes (emptied by the TRACE test). */
-  log: string[];
+/** What the shared cases expect of one adapter's app. */
+export interface ProbeCases {
   /** How the app reads the request, in a test name: `request`, `c.req.raw`. */
   requestName: string;
   /** The app's own probes, sent after PROBES. */
@@ -316,6 +314,15 @@ export interface FetchDispatchOptions {
   formExtras?: Record<string, unknown>;
   /** The adapter's own lazy-request self-test; when given, it must agree with the runtime. */
   lazyRequestsWork?: () => boolean;
+}
+
+export interface FetchDispatchOptions extends ProbeCases {
+  /** Sends requests directly and as batches, once the describe block's setup has run. */
+  client: () => Client;
+  /** What /probe/wait saw (emptied by the timeout test). */
+  waited: Waited[];
+  /** `METHOD /path` of each request the app's routes saw, not the batch routes (emptied by the TRACE test). */
+  log: string[];
 }
 
 /** The shared cases, run against one client. */
@@ -417,5 +424,53 @@ export function fetchDispatchCases(options: FetchDispatchOptions): void {
     const answers = await client().batch('json', [{ method: 'TRACE', target: '/probe/meta' }]);
     expect(answers[0]?.status).toBe(500);
     expect(log).toEqual([]);
+  });
+}
+
+/**
+ * The block under @hono/node-server, over HTTP: the probe app served on loopback, the shared
+ * cases, `more` (the adapter's own tests there), then the reason phrase. Call it after the
+ * in-process block: serve() swaps the global Request and Response for the rest of the process.
+ */
+export function underNodeServer(
+  probeApp: (waited: Waited[], log: string[]) => (request: Request) => Response | Promise<Response>,
+  cases: ProbeCases,
+  more?: (client: Client) => void,
+): void {
+  describe('under @hono/node-server (light-weight global Request and Response), over HTTP', () => {
+    // Read while the tests are collected, before any beforeAll has called serve().
+    const NodeRequest = globalThis.Request;
+    const NodeResponse = globalThis.Response;
+    const waited: Waited[] = [];
+    const log: string[] = [];
+    let base = '';
+    let close = async () => {};
+    const client = probeClient((path, init) => fetch(base + path, init));
+
+    beforeAll(async () => {
+      const app = probeApp(waited, log);
+      const server = serve({ fetch: app, port: 0, hostname: '127.0.0.1' }) as Server;
+      ({ url: base, close } = await listen(server));
+      expect(globalThis.Request).not.toBe(NodeRequest);
+      expect(globalThis.Response).not.toBe(NodeResponse);
+    });
+    afterAll(() => close());
+
+    fetchDispatchCases({ client: () => client, waited, log, ...cases });
+    more?.(client);
+
+    it('answers without the reason phrase an app set, as @hono/node-server does to a direct request', async () => {
+      const direct = await new Promise<string | undefined>((resolve, reject) => {
+        import('node:http').then(({ get }) =>
+          get(`${base}/probe/status`, (res) => {
+            res.resume();
+            resolve(res.statusMessage);
+          }).on('error', reject),
+        );
+      });
+      expect(direct).toBe('OK');
+      const [item] = await client.batch('multipart', [{ target: '/probe/status' }]);
+      expect(item).toMatchObject({ status: 200, body: 'teapot', reason: 'OK' });
+    });
   });
 }

@@ -8,10 +8,12 @@ export {
   fetchDispatchCases,
   nameOf,
   PROBES,
+  type ProbeCases,
   probeClient,
   RAW_PROBE_ROUTES,
   settle,
   stable,
+  underNodeServer,
   type Waited,
   waitForAbort,
 } from './fetchProbes.js';
