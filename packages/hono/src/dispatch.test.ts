@@ -13,22 +13,20 @@
 // are @batch/test-suite's fetchProbes.ts: @batch/fetch's own dispatch.test.ts runs the same
 // probes through a plain fetch handler and tests the readers' internals.
 
-import type { Server } from 'node:http';
 import type { SubRequestInit } from '@batch/core';
 import {
   fetchDispatchCases,
-  listen,
   probeClient,
   RAW_PROBE_ROUTES,
   settle,
+  underNodeServer,
   type Waited,
   waitForAbort,
 } from '@batch/test-suite';
-import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { methodOverride } from 'hono/method-override';
 import { cloneRawRequest } from 'hono/request';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { batch } from './index.js';
 
 const NodeRequest = globalThis.Request;
@@ -152,35 +150,4 @@ describe("with Node's own Request and Response (app.request, no server)", () => 
   });
 });
 
-describe('under @hono/node-server (light-weight global Request and Response), over HTTP', () => {
-  const waited: Waited[] = [];
-  const log: string[] = [];
-  let base = '';
-  let close = async () => {};
-  const client = probeClient((path, init) => fetch(base + path, init));
-
-  beforeAll(async () => {
-    const app = probeApp(waited, log);
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    ({ url: base, close } = await listen(server));
-    expect(globalThis.Request).not.toBe(NodeRequest);
-    expect(globalThis.Response).not.toBe(NodeResponse);
-  });
-  afterAll(() => close());
-
-  fetchDispatchCases({ client: () => client, waited, log, ...HONO_CASES });
-
-  it('answers without the reason phrase an app set, as @hono/node-server does to a direct request', async () => {
-    const direct = await new Promise<string | undefined>((resolve, reject) => {
-      import('node:http').then(({ get }) =>
-        get(`${base}/probe/status`, (res) => {
-          res.resume();
-          resolve(res.statusMessage);
-        }).on('error', reject),
-      );
-    });
-    expect(direct).toBe('OK');
-    const [item] = await client.batch('multipart', [{ target: '/probe/status' }]);
-    expect(item).toMatchObject({ status: 200, body: 'teapot', reason: 'OK' });
-  });
-});
+underNodeServer((waited, log) => probeApp(waited, log).fetch, HONO_CASES);
