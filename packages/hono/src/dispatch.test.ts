@@ -5,7 +5,8 @@
 //   2. @hono/node-server, which replaces the global Request/Response with light-weight ones.
 // The first describe block must run before anything calls serve() (which swaps the globals
 // for the rest of the process): vitest runs a file's tests in order, each file in its own
-// process, and the block checks that the globals are still Node's own.
+// process, and the block checks that the globals are still Node's own. So underNodeServer(),
+// whose block serves the app, comes after it.
 //
 // The core of it: every probe route answers the same, byte for byte, to a direct request and
 // to the same request sent as a batch item. Then what a probe cannot compare: the item's
