@@ -1,5 +1,22 @@
 export { type AtomicityTarget, atomicityScenarios } from './atomicityScenarios.js';
 export { conformanceSuite } from './conformanceSuite.js';
+export {
+  type Answer,
+  attempt,
+  type Client,
+  type FetchDispatchOptions,
+  fetchDispatchCases,
+  nameOf,
+  PROBES,
+  type ProbeCases,
+  probeClient,
+  RAW_PROBE_ROUTES,
+  settle,
+  stable,
+  underNodeServer,
+  type Waited,
+  waitForAbort,
+} from './fetchProbes.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
 export { openApiTest } from './openApiTest.js';
