@@ -7,12 +7,14 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 
 /**
  * Hono's OpenTelemetry middleware (`@hono/otel`): a `SERVER` span per request, named
  * `{method} {route}`, continuing the trace of the request's `traceparent` — with each
- * sub-request of a batch kept under its item's span.
+ * sub-request of a batch kept under its item's span, and its route reported to it.
  *
  * `@hono/otel` takes a request's `traceparent` header over the active span. Right for a
  * request from a socket (the batch request: its span continues the client's), wrong for a
@@ -21,9 +23,22 @@ import type { MiddlewareHandler } from 'hono';
  * to the client's span or into another trace. So here a request that already runs inside a
  * span stays under that span; only a request that arrives outside every span continues its
  * `traceparent`. (An item's own `traceparent` is still a link of the item's span.)
+ *
+ * The route Hono matched goes into the route data of the context (`@opentelemetry/core`'s
+ * `RPCMetadata`), as the Express, Koa and Fastify instrumentations do, so that each item's
+ * span is named by it (`GET /articles/:id`): `@batch/otel` gives every item route data of
+ * its own.
  */
 export function honoTracing(): MiddlewareHandler {
-  return httpInstrumentationMiddleware({ tracer: underActiveSpan(trace.getTracer('@hono/otel')) });
+  const otel = httpInstrumentationMiddleware({
+    tracer: underActiveSpan(trace.getTracer('@hono/otel')),
+  });
+  return (c, next) =>
+    otel(c, async () => {
+      await next();
+      const route = getRPCMetadata(context.active());
+      if (route?.type === RPCType.HTTP) route.route = routePath(c);
+    });
 }
 
 /** The parent of a new span: the active span when there is one, else the context given. */

@@ -17,8 +17,8 @@ export interface TracingTarget {
   /** The instrumentation scopes of the spans the framework makes under each item's span (all of them). */
   nestedScopes: string[];
   /**
-   * The names of the items' spans, when the batch's `spans` are not (the framework's
-   * instrumentation reports no route: `GET`, `POST`, …).
+   * The names of the items' spans, when the batch's `spans` are not (routes as the
+   * framework writes them: Hono's keep their patterns).
    * @default the batch's `spans`
    */
   itemSpans?: string[];
