@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForOutput } from './waitForOutput.js';
 
@@ -95,6 +99,11 @@ function spansOf(exported: Export[]): ExportedSpan[] {
   });
 }
 
+/** Loaded first in the server: records every module it imports (`RECORD_MODULES_FILE`). */
+const RECORD_MODULES = fileURLToPath(new URL('./recordModules.mjs', import.meta.url));
+/** What tracing loads: the SDK, the exporters, the instrumentations (not the API). */
+const TRACING_MODULE = /\/@opentelemetry\/(?!api\/)|\/@hono\/otel\/|\/@fastify\/otel\//;
+
 async function until(found: () => boolean): Promise<void> {
   for (let tries = 0; tries < 400 && !found(); tries += 1) {
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -109,6 +118,7 @@ async function until(found: () => boolean): Promise<void> {
  * client's trace: the batch request's span (its name kept), under it a span per item (kind
  * INTERNAL, named by its route; an item's own `traceparent` a link), and under each item
  * only the framework's own spans — never one that left for the trace of a `traceparent`.
+ * Without the variable, none of the SDK, the exporters and the instrumentations is loaded.
  */
 export function tracingTest(target: TracingTarget): void {
   const batch = target.batch ?? READING_LIST_BATCH;
@@ -130,6 +140,7 @@ export function tracingTest(target: TracingTarget): void {
   describe(`the ${target.framework} example traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set`, () => {
     let receiver: Server;
     let endpoint: string;
+    let dir: string;
     const exports: Export[] = [];
 
     beforeAll(async () => {
@@ -145,24 +156,32 @@ export function tracingTest(target: TracingTarget): void {
       });
       await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
       endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      dir = await mkdtemp(join(tmpdir(), 'batch-tracing-'));
     });
     afterAll(async () => {
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));
+      await rm(dir, { recursive: true, force: true });
     });
+
+    /** The URLs of the modules the last server started by `withServer` imported. */
+    const loadedModules = async () =>
+      (await readFile(join(dir, 'modules.txt'), 'utf8')).split('\n').filter(Boolean);
 
     /** Runs `test` against the built server started with `env`, and stops the server. */
     const withServer = async (
       env: Record<string, string>,
       test: (url: string) => Promise<void>,
     ) => {
-      const child = spawn(process.execPath, ['dist/server.js'], {
+      await rm(join(dir, 'modules.txt'), { force: true });
+      const child = spawn(process.execPath, ['--import', RECORD_MODULES, 'dist/server.js'], {
         cwd: target.appDir,
         env: {
           ...process.env,
           PORT: '0',
           DATABASE: ':memory:',
           OTEL_BSP_SCHEDULE_DELAY: '50',
+          RECORD_MODULES_FILE: join(dir, 'modules.txt'),
           ...env,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -257,6 +276,18 @@ export function tracingTest(target: TracingTarget): void {
       expect(exports.every((exported) => exported.type === 'application/x-protobuf')).toBe(true);
       expect(exports.length).toBeGreaterThan(0);
       for (const name of names) expect(bytes()).toContain(name);
+      // What the next test checks is absent without the variable is seen here.
+      expect(
+        (await loadedModules()).some((url) => url.includes('/@opentelemetry/sdk-trace-node/')),
+      ).toBe(true);
+    });
+
+    it('loads no SDK, exporter or instrumentation without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' };
+      await withServer(env, sendBatch);
+      const loaded = await loadedModules();
+      expect(loaded.some((url) => url.includes('/dist/server.js'))).toBe(true);
+      expect(loaded.filter((url) => TRACING_MODULE.test(url))).toEqual([]);
     });
   });
 }
