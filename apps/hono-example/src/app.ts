@@ -9,7 +9,7 @@ import {
   TOO_MANY_REQUESTS,
 } from '@batch/reading-list';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { rateLimiter } from 'hono-rate-limiter';
 import { articlesApp } from './articles.js';
 import { conformanceRoutes, requestLog } from './conformanceRoutes.js';
@@ -40,6 +40,12 @@ export interface AppOptions {
    * @default undefined (no limit)
    */
   rateLimit?: number | undefined;
+  /**
+   * Middleware mounted before everything else, the batch route too: OpenTelemetry's
+   * (`honoTracing()`), so that the batch request and each of its items get a span.
+   * @default undefined (none)
+   */
+  tracing?: MiddlewareHandler | undefined;
 }
 
 /** The reading-list API on Hono, with `POST /batch`. */
@@ -56,6 +62,7 @@ export function createApp(options: AppOptions = {}): {
   const app = new Hono();
   app.onError(onError);
   app.notFound(notFound);
+  if (options.tracing !== undefined) app.use(options.tracing);
 
   // The batch route: every item runs in-process through this same app (`app.fetch`) — the
   // bearer-token rule, the routes, `onError` and `notFound`. `all`, so a GET answers the

@@ -72,4 +72,35 @@ describe.each([
       await app.close();
     }
   });
+
+  it('answers the monitor of an asynchronous batch (SPEC §9) to its caller, and 404 to anyone else', async () => {
+    const app = await start();
+    try {
+      const caller = { authorization: 'Bearer nest', 'x-user': 'alice' };
+      const accepted = await fetch(`${app.url}/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'respond-async', ...caller },
+        body: JSON.stringify({ requests: [{ path: '/items/1' }, { path: '/items/abc' }] }),
+      });
+      expect(accepted.status).toBe(202);
+      const monitor = accepted.headers.get('location');
+      expect(monitor).toMatch(/^\/batch\/jobs\/[0-9a-f]{32}$/);
+      let answer = await fetch(`${app.url}${monitor}`, { headers: caller });
+      for (let tries = 0; answer.status === 202 && tries < 200; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        answer = await fetch(`${app.url}${monitor}`, { headers: caller });
+      }
+      expect(answer.status).toBe(200);
+      const { responses } = (await answer.json()) as { responses: Item[] };
+      expect(responses.map((item) => item.status)).toEqual([200, 400]);
+      expect(responses[0]?.body).toEqual({ data: { id: 1, user: 'alice' } });
+      const stranger = await fetch(`${app.url}${monitor}`, { headers: { 'x-user': 'alice' } });
+      expect(stranger.status).toBe(404);
+      const cancelled = await fetch(`${app.url}${monitor}`, { method: 'DELETE', headers: caller });
+      expect(cancelled.status).toBe(204);
+      expect((await fetch(`${app.url}${monitor}`, { headers: caller })).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -44,5 +44,9 @@ export {
   shutdownTimeoutMs,
   stopOnSignals,
 } from './shutdown.js';
-export type { LoadInstrumentations, OtlpHttpProtocol } from './startTracing.js';
+export type {
+  LoadInstrumentations,
+  OtlpHttpProtocol,
+  StartTracingOptions,
+} from './startTracing.js';
 export { startTracing, tracingProtocol } from './startTracing.js';

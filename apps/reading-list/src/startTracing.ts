@@ -5,6 +5,17 @@ export type LoadInstrumentations = () => Promise<
   Array<import('@opentelemetry/instrumentation').Instrumentation>
 >;
 
+/** How `startTracing` traces, beyond the `OTEL_*` variables. */
+export interface StartTracingOptions {
+  /**
+   * Whether the HTTP instrumentation makes the server span of each received request: `false`
+   * where the framework's own instrumentation makes it and continues the caller's
+   * `traceparent` itself (`@hono/otel`). Outgoing requests are traced either way.
+   * @default true
+   */
+  incomingRequests?: boolean;
+}
+
 /** The OTLP protocols over HTTP (`OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`). */
 export type OtlpHttpProtocol = 'http/json' | 'http/protobuf';
 
@@ -39,6 +50,8 @@ export function tracingProtocol(env: NodeJS.ProcessEnv): OtlpHttpProtocol | unde
  * `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`, …). Without the variable
  * nothing is loaded and it resolves `undefined`.
  *
+ * `options.incomingRequests: false` leaves the server spans to the framework's instrumentation.
+ *
  * Call it before the app's modules are imported (`await import('./app.js')` after it):
  * instrumentations patch modules as they load. Resolves with a function that flushes and
  * stops the SDK.
@@ -47,6 +60,7 @@ export async function startTracing(
   serviceName: string,
   instrumentations: LoadInstrumentations,
   env: NodeJS.ProcessEnv = process.env,
+  options: StartTracingOptions = {},
 ): Promise<(() => Promise<void>) | undefined> {
   const protocol = tracingProtocol(env);
   if (protocol === undefined) return undefined;
@@ -72,7 +86,12 @@ export async function startTracing(
   provider.register();
   instrumentation.registerInstrumentations({
     tracerProvider: provider,
-    instrumentations: [new http.HttpInstrumentation(), ...loaded],
+    instrumentations: [
+      new http.HttpInstrumentation({
+        disableIncomingRequestInstrumentation: options.incomingRequests === false,
+      }),
+      ...loaded,
+    ],
   });
   return () => provider.shutdown();
 }

@@ -32,4 +32,6 @@ export { sharedRecordsTest } from './sharedRecordsTest.js';
 export { shutdownTest } from './shutdownTest.js';
 export { startupTest } from './startupTest.js';
 export type { ConformanceTarget, RunningApp } from './testApp.js';
+export type { TracingTarget } from './tracingTest.js';
+export { tracingTest } from './tracingTest.js';
 export { waitForOutput } from './waitForOutput.js';
