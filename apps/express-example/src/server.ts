@@ -11,7 +11,7 @@ import {
 
 // Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app: the
 // instrumentations patch express as it loads.
-await startTracing('reading-list-express', async () => {
+const stopTracing = await startTracing('reading-list-express', async () => {
   const { ExpressInstrumentation } = await import('@opentelemetry/instrumentation-express');
   return [new ExpressInstrumentation()];
 });
@@ -42,4 +42,5 @@ serveReadingList(
     return { server, idle };
   },
   loadRedis,
+  stopTracing,
 );

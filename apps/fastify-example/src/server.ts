@@ -11,7 +11,7 @@ import {
 
 // Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app: @fastify/otel
 // registers itself on every Fastify instance created after it.
-await startTracing('reading-list-fastify', async () => {
+const stopTracing = await startTracing('reading-list-fastify', async () => {
   const { FastifyOtelInstrumentation } = await import('@fastify/otel');
   return [new FastifyOtelInstrumentation({ registerOnInitialization: true })];
 });
@@ -49,4 +49,5 @@ serveReadingList(
     return app.server;
   },
   loadRedis,
+  stopTracing,
 );

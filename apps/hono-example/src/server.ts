@@ -11,10 +11,11 @@ import {
 // Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app. Hono's own
 // middleware (@hono/otel) makes the server spans and continues the caller's traceparent
 // itself, so the HTTP instrumentation traces outgoing requests only.
-const traced = await startTracing('reading-list-hono', async () => [], process.env, {
+const stopTracing = await startTracing('reading-list-hono', async () => [], process.env, {
   incomingRequests: false,
 });
-const tracing = traced === undefined ? undefined : (await import('./honoTracing.js')).honoTracing();
+const tracing =
+  stopTracing === undefined ? undefined : (await import('./honoTracing.js')).honoTracing();
 const [{ createApp }, { serve }] = await Promise.all([
   import('./app.js'),
   import('@hono/node-server'),
@@ -53,4 +54,5 @@ serveReadingList(
     return { server, idle };
   },
   loadRedis,
+  stopTracing,
 );

@@ -11,7 +11,7 @@ import {
 
 // Tracing first (only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app: the
 // instrumentations patch koa as it loads.
-await startTracing('reading-list-koa', async () => {
+const stopTracing = await startTracing('reading-list-koa', async () => {
   const { KoaInstrumentation } = await import('@opentelemetry/instrumentation-koa');
   return [new KoaInstrumentation()];
 });
@@ -42,4 +42,5 @@ serveReadingList(
     return { server, idle };
   },
   loadRedis,
+  stopTracing,
 );

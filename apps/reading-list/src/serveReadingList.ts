@@ -29,14 +29,15 @@ export type LoadRedis = () => Promise<RedisModules>;
  * set, so that several processes of the app act as one API; else SQLite beside the
  * articles), starts the server on `PORT` (default 3000), prints the banner with its URL and
  * the curl batches, and on SIGTERM or Ctrl+C stops accepting, lets running batches finish
- * (up to `SHUTDOWN_TIMEOUT_MS`, default 10 s, then aborts them), closes both stores and
- * exits 0.
+ * (up to `SHUTDOWN_TIMEOUT_MS`, default 10 s, then aborts them), closes both stores, sends
+ * the spans still buffered (`stopTracing`, what `startTracing` resolved with) and exits 0.
  */
 export async function serveReadingList(
   framework: string,
   appDir: URL,
   start: StartServer,
   loadRedis?: LoadRedis,
+  stopTracing?: () => Promise<void>,
 ): Promise<Server> {
   const timeoutMs = shutdownTimeoutMs();
   const database = databasePath(appDir);
@@ -66,6 +67,7 @@ export async function serveReadingList(
       }
       await closeStore(store);
       await records.close();
+      await stopTracing?.();
     },
   });
   return server;

@@ -282,6 +282,16 @@ export function tracingTest(target: TracingTarget): void {
       ).toBe(true);
     });
 
+    it('sends the spans still buffered when it stops (SIGTERM)', async () => {
+      exports.length = 0;
+      // Nothing leaves on the processor's schedule: what arrives was sent as the server stopped.
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '600000' };
+      await withServer(env, sendBatch);
+      const names = [target.batchSpan, ...itemSpans];
+      const bytes = Buffer.concat(exports.map((exported) => exported.body)).toString('latin1');
+      for (const name of names) expect(bytes).toContain(name);
+    });
+
     it('loads no SDK, exporter or instrumentation without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
       const env = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' };
       await withServer(env, sendBatch);
