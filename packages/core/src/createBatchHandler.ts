@@ -6,7 +6,7 @@ import {
   type ResolvedAsync,
   resolveAsync,
 } from './asyncBatches.js';
-import { type ExecuteOptions, executeBatchRuns, type PlannedItem } from './engine/executeBatch.js';
+import { executeBatchRuns, type PlannedItem } from './engine/executeBatch.js';
 import { isBatchRoute, planBatch } from './engine/planBatch.js';
 import type { BatchRecord } from './engine/records/RecordStore.js';
 import { RecordedBatch } from './engine/records/recordedBatch.js';
@@ -421,8 +421,19 @@ function startRuns(
   };
   const { dispatch, aroundItem } = options;
   const { recorded, minimal: returnMinimal } = choices;
+  // One object literal, its fields always in this order: the engine reads it for every item.
   return executeBatchRuns(planned.items, {
-    ...executeOptions(options, planned),
+    concurrency: options.concurrency,
+    parallel: options.parallel,
+    stopOnError: options.stopOnError,
+    timeoutMs: options.timeoutMs,
+    deadlineMs: options.deadlineMs,
+    onItem: options.onItem,
+    transaction: options.transaction,
+    spreadStarts: options.spreadStarts,
+    collapseFailedGroups: planned.format === 'multipart',
+    resolveReference: (location, referenced, rest) =>
+      resolveReference(planned, location, referenced, rest),
     order: choices.order,
     // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
     run: returnMinimal
@@ -493,33 +504,24 @@ async function* oneRun(answers: SubResponse[]): AsyncGenerator<SubResponse[]> {
   if (answers.length > 0) yield answers;
 }
 
-/** What the engine takes from the options and the plan (the rest is per request). */
-function executeOptions(
-  options: ResolvedOptions,
-  planned: PlannedBatch,
-): Omit<ExecuteOptions, 'run' | 'signal' | 'order'> {
-  const { base, batchPath, host } = planned;
-  return {
-    concurrency: options.concurrency,
-    parallel: options.parallel,
-    stopOnError: options.stopOnError,
-    timeoutMs: options.timeoutMs,
-    deadlineMs: options.deadlineMs,
-    onItem: options.onItem,
-    transaction: options.transaction,
-    spreadStarts: options.spreadStarts,
-    collapseFailedGroups: planned.format === 'multipart',
-    resolveReference: (location, referenced, rest) => {
-      const target = referencedTarget(location, referenced, rest, host ?? 'localhost');
-      if (target === undefined)
-        return { error: 'the Location of the request it refers to is on another origin' };
-      const resolvedTarget = resolveTarget(target, base);
-      const path = pathOfTarget(resolvedTarget);
-      return isBatchRoute(path, comparablePath(batchPath))
-        ? { error: 'the reference leads to the batch route' }
-        : { target: resolvedTarget, path };
-    },
-  };
+/**
+ * The target a `$<id>` reference stands for (SPEC §4 "References"): the referenced item's
+ * `Location` resolved against its own target, on the batch's origin and not the batch route.
+ */
+function resolveReference(
+  { base, batchPath, host }: PlannedBatch,
+  location: string,
+  referenced: string,
+  rest: string,
+): { target: string; path: string } | { error: string } {
+  const target = referencedTarget(location, referenced, rest, host ?? 'localhost');
+  if (target === undefined)
+    return { error: 'the Location of the request it refers to is on another origin' };
+  const resolvedTarget = resolveTarget(target, base);
+  const path = pathOfTarget(resolvedTarget);
+  return isBatchRoute(path, comparablePath(batchPath))
+    ? { error: 'the reference leads to the batch route' }
+    : { target: resolvedTarget, path };
 }
 
 /** The outer request's headers as plain values, with a `Host` (from the URL when it has none). */
