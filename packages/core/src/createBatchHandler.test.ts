@@ -654,6 +654,30 @@ describe('per-item timeout and batch deadline', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('client disconnect', () => {
+  it('makes the signal when first read: read after the abort, it is aborted; a spread context carries it', async () => {
+    const client = new AbortController();
+    const seen: Array<{ aborted: boolean; same: boolean; reason: unknown }> = [];
+    const handler = handlerWith(async (_request, context) => {
+      client.abort(new Error('gone'));
+      const copy = { ...context };
+      seen.push({
+        aborted: context.signal.aborted,
+        same: copy.signal === context.signal,
+        reason: (context.signal.reason as Error).message,
+      });
+      return ok('answered');
+    });
+    await read(
+      await send(
+        handler,
+        'json',
+        items(1, () => ({ target: '/a' })),
+        { signal: client.signal },
+      ),
+    );
+    expect(seen).toEqual([{ aborted: true, same: true, reason: 'gone' }]);
+  });
+
   it.each([
     ['handle', 'json'],
     ['handle', 'multipart'],

@@ -54,8 +54,11 @@ import { encodeResponseRuns } from './wire/encodeBatchResponse.js';
 
 /** What a dispatcher learns besides the sub-request itself. */
 export interface DispatchContext {
-  /** Aborted when the item times out, the batch deadline passes or the client goes away. */
-  signal: AbortSignal;
+  /**
+   * Aborted when the item times out, the batch deadline passes or the client goes away.
+   * Made when first read: a dispatcher that never reads it costs no `AbortController`.
+   */
+  readonly signal: AbortSignal;
   /** 0-based position of the item in the batch. */
   index: number;
   /** The batch request the item came in. */
@@ -438,8 +441,8 @@ function startRuns(
     // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
     run: returnMinimal
       ? async (request, index, signal) =>
-          dropBodyIfMinimal(await dispatch(request, { signal, index, batch, returnMinimal }))
-      : (request, index, signal) => dispatch(request, { signal, index, batch, returnMinimal }),
+          dropBodyIfMinimal(await dispatch(request, contextOf(signal, index, batch, true)))
+      : (request, index, signal) => dispatch(request, contextOf(signal, index, batch, false)),
     signal: choices.signal,
     known:
       recorded?.taken === undefined
@@ -502,6 +505,23 @@ function replayRecord(input: BatchInput, planned: PlannedBatch, record: BatchRec
 
 async function* oneRun(answers: SubResponse[]): AsyncGenerator<SubResponse[]> {
   if (answers.length > 0) yield answers;
+}
+
+/** An item's `DispatchContext`, its signal made when first read (an own getter: spread copies it). */
+function contextOf(
+  signal: () => AbortSignal,
+  index: number,
+  batch: BatchRequestInfo,
+  returnMinimal: boolean,
+): DispatchContext {
+  return {
+    get signal() {
+      return signal();
+    },
+    index,
+    batch,
+    returnMinimal,
+  };
 }
 
 /**

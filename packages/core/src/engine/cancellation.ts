@@ -13,7 +13,10 @@ export class DeadlineExceeded extends Error {}
  * signal when it has a timeout.
  */
 export class Cancellation {
-  readonly #batch = new AbortController();
+  /** The batch's signal, made when first asked for (most dispatchers never read it). */
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
   readonly #client: AbortSignal | undefined;
   readonly #deadline: ReturnType<typeof setTimeout> | undefined;
   readonly #onAbort = new Set<() => void>();
@@ -28,40 +31,53 @@ export class Cancellation {
   ) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
-    // One listener on the batch signal fans the abort out to the running items: a listener
-    // per item would pass EventTarget's listener warning threshold at 11 running items.
-    this.#batch.signal.addEventListener(
-      'abort',
-      () => {
-        for (const callback of [...this.#onAbort]) callback();
-      },
-      { once: true },
-    );
     client?.addEventListener('abort', this.stop, { once: true });
     if (client?.aborted) this.stop();
     this.#deadline =
       deadlineMs === undefined
         ? undefined
-        : setTimeout(() => this.#batch.abort(new DeadlineExceeded()), deadlineMs);
+        : setTimeout(() => this.#abort(new DeadlineExceeded()), deadlineMs);
     this.abortable = client !== undefined || deadlineMs !== undefined || timeoutMs !== undefined;
   }
 
-  get signal(): AbortSignal {
-    return this.#batch.signal;
-  }
+  /** The batch's signal: aborts when the client goes away, the deadline passes, or it ends. */
+  readonly signal = (): AbortSignal => {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  };
 
   get aborted(): boolean {
-    return this.#batch.signal.aborted;
+    return this.#aborted;
+  }
+
+  /** Why the batch aborted (the client's reason, `DeadlineExceeded`, or none). */
+  get reason(): unknown {
+    return this.#reason;
   }
 
   /** Aborts the batch with the client's reason (or none). */
   readonly stop = (): void => {
-    this.#batch.abort(this.#client?.reason);
+    this.#abort(this.#client?.reason);
   };
+
+  /**
+   * Aborts the batch: the running items' waits first (one fan-out, not a listener per item:
+   * that would pass EventTarget's listener warning threshold at 11), then the signal.
+   */
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    for (const callback of [...this.#onAbort]) callback();
+    this.#controller?.abort(reason);
+  }
 
   /** Calls `callback` when the batch aborts; returns how to forget it. */
   readonly whenAborted = (callback: () => void): (() => void) => {
-    if (this.#batch.signal.aborted) {
+    if (this.#aborted) {
       callback();
       return () => {};
     }
@@ -70,13 +86,14 @@ export class Cancellation {
   };
 
   /**
-   * The signal one item runs under: the batch's, or with `timeoutMs` one of its own that
-   * also aborts with the batch. `release` forgets the timer and the subscription.
+   * The signal one item runs under: the batch's (`undefined`: `signal()` makes it when
+   * asked), or with `timeoutMs` one of its own that also aborts with the batch. `release`
+   * forgets the timer and the subscription.
    */
-  itemSignal(): { signal: AbortSignal; release: (() => void) | undefined } {
-    if (this.#timeoutMs === undefined) return { signal: this.#batch.signal, release: undefined };
+  itemSignal(): { signal: AbortSignal | undefined; release: (() => void) | undefined } {
+    if (this.#timeoutMs === undefined) return { signal: undefined, release: undefined };
     const controller = new AbortController();
-    const forget = this.whenAborted(() => controller.abort(this.#batch.signal.reason));
+    const forget = this.whenAborted(() => controller.abort(this.#reason));
     const timer = setTimeout(() => controller.abort(new ItemTimedOut()), this.#timeoutMs);
     return {
       signal: controller.signal,
@@ -87,20 +104,23 @@ export class Cancellation {
     };
   }
 
-  /** The dispatch's answer, or the answer of an aborted item as soon as `signal` aborts. */
-  settle(dispatched: Promise<SubResponse>, signal: AbortSignal): Promise<SubResponse> {
+  /**
+   * The dispatch's answer, or the answer of an aborted item as soon as the item's `signal`
+   * (`undefined`: the batch's) aborts.
+   */
+  settle(dispatched: Promise<SubResponse>, signal: AbortSignal | undefined): Promise<SubResponse> {
     if (!this.abortable) return dispatched;
-    return untilAborted(
-      dispatched,
-      signal,
-      this.#timeoutMs,
-      signal === this.#batch.signal ? this.whenAborted : undefined,
-    );
+    if (signal !== undefined)
+      return untilAborted(dispatched, this.#timeoutMs, signal, (callback) => {
+        signal.addEventListener('abort', callback, { once: true });
+        return () => signal.removeEventListener('abort', callback);
+      });
+    return untilAborted(dispatched, this.#timeoutMs, this, this.whenAborted);
   }
 
   /** The answer of an item that cannot start because the batch was aborted. */
   abortedResponse(): SubResponse {
-    return abortedResponse(this.#batch.signal.reason);
+    return abortedResponse(this.#reason);
   }
 
   /** The batch is over: stop what still runs when `unfinished`, forget timers and listeners. */
@@ -113,29 +133,22 @@ export class Cancellation {
 }
 
 /**
- * The dispatch's response, or the answer for an aborted item as soon as `signal` aborts.
+ * The dispatch's response, or the answer for an aborted item as soon as `source` aborts.
  * The abort callback is forgotten once either settles, so nothing per item outlives it.
- * `subscribe` watches the signal (the batch's shared one) without a listener per item.
+ * `subscribe` watches it (the batch is watched without a listener per item).
  */
 function untilAborted(
   dispatched: Promise<SubResponse>,
-  signal: AbortSignal,
   timeoutMs: number | undefined,
-  subscribe: ((callback: () => void) => () => void) | undefined,
+  source: { readonly aborted: boolean; readonly reason: unknown },
+  subscribe: (callback: () => void) => () => void,
 ): Promise<SubResponse> {
-  if (signal.aborted) {
+  if (source.aborted) {
     dispatched.catch(() => {});
-    return Promise.resolve(abortedResponse(signal.reason, timeoutMs));
+    return Promise.resolve(abortedResponse(source.reason, timeoutMs));
   }
   return new Promise<SubResponse>((resolve, reject) => {
-    const onAbort = () => resolve(abortedResponse(signal.reason, timeoutMs));
-    let forget: () => void;
-    if (subscribe !== undefined) {
-      forget = subscribe(onAbort);
-    } else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      forget = () => signal.removeEventListener('abort', onAbort);
-    }
+    const forget = subscribe(() => resolve(abortedResponse(source.reason, timeoutMs)));
     dispatched.then(
       (response) => {
         forget();

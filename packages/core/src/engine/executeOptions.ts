@@ -3,7 +3,8 @@ import type { AtomicityGroupInfo, BatchItemInfo } from './itemInfo.js';
 
 /** What the executor needs besides the items. */
 export interface ExecuteOptions {
-  run: (request: SubRequest, index: number, signal: AbortSignal) => Promise<SubResponse>;
+  /** Dispatches an item; `signal` gives the signal it runs under (made when first asked for). */
+  run: (request: SubRequest, index: number, signal: () => AbortSignal) => Promise<SubResponse>;
   /** Most items running at once. */
   concurrency: number;
   /**

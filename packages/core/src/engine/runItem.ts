@@ -60,7 +60,8 @@ export async function runItem(
   const { signal, release } = cancellation.itemSignal();
   let response: SubResponse;
   try {
-    const dispatch = () => options.run(request, index, signal);
+    const signalOf = signal === undefined ? cancellation.signal : () => signal;
+    const dispatch = () => options.run(request, index, signalOf);
     const dispatched =
       options.aroundItem === undefined ? dispatch() : options.aroundItem(request, index, dispatch);
     response = await cancellation.settle(dispatched, signal);
