@@ -56,7 +56,8 @@ import { encodeResponseRuns } from './wire/encodeBatchResponse.js';
 export interface DispatchContext {
   /**
    * Aborted when the item times out, the batch deadline passes or the client goes away.
-   * Made when first read: a dispatcher that never reads it costs no `AbortController`.
+   * Made when first read (an accessor: read it from the context, not from a spread copy):
+   * a dispatcher that never reads it costs no `AbortController`.
    */
   readonly signal: AbortSignal;
   /** 0-based position of the item in the batch. */
@@ -441,8 +442,8 @@ function startRuns(
     // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
     run: returnMinimal
       ? async (request, index, signal) =>
-          dropBodyIfMinimal(await dispatch(request, contextOf(signal, index, batch, true)))
-      : (request, index, signal) => dispatch(request, contextOf(signal, index, batch, false)),
+          dropBodyIfMinimal(await dispatch(request, new ItemContext(signal, index, batch, true)))
+      : (request, index, signal) => dispatch(request, new ItemContext(signal, index, batch, false)),
     signal: choices.signal,
     known:
       recorded?.taken === undefined
@@ -507,21 +508,32 @@ async function* oneRun(answers: SubResponse[]): AsyncGenerator<SubResponse[]> {
   if (answers.length > 0) yield answers;
 }
 
-/** An item's `DispatchContext`, its signal made when first read (an own getter: spread copies it). */
-function contextOf(
-  signal: () => AbortSignal,
-  index: number,
-  batch: BatchRequestInfo,
-  returnMinimal: boolean,
-): DispatchContext {
-  return {
-    get signal() {
-      return signal();
-    },
-    index,
-    batch,
-    returnMinimal,
-  };
+/**
+ * An item's `DispatchContext`, its signal made when first read. A class (an object literal
+ * with a getter is made by the runtime's slow path, per item): `signal` is on the prototype,
+ * so read it from the context itself — a spread copy has `index`, `batch`, `returnMinimal`.
+ */
+class ItemContext implements DispatchContext {
+  readonly #signal: () => AbortSignal;
+  readonly index: number;
+  readonly batch: BatchRequestInfo;
+  readonly returnMinimal: boolean;
+
+  constructor(
+    signal: () => AbortSignal,
+    index: number,
+    batch: BatchRequestInfo,
+    returnMinimal: boolean,
+  ) {
+    this.#signal = signal;
+    this.index = index;
+    this.batch = batch;
+    this.returnMinimal = returnMinimal;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal();
+  }
 }
 
 /**
