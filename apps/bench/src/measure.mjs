@@ -66,6 +66,54 @@ export async function measure(fn, { warmup = 3, runs = 15 } = {}) {
   };
 }
 
+/**
+ * Times several contenders in the same rounds: `warmup` untimed rounds, then `runs` timed
+ * rounds, each running every contender once, in an order that rotates from round to round.
+ * Machine drift, GC debt and allocator state then fall on every contender alike, where
+ * `measure()` run one contender after another lets them land on one. Besides each
+ * contender's own figures, `ratio(a, b)` is the median of a's time over b's in the same
+ * round: the paired comparison to quote.
+ *
+ * @param {readonly { name: string, run: () => unknown }[]} contenders
+ * @param {MeasureOptions} [options]
+ * @returns {Promise<{ results: Map<string, Measurement>, ratio: (a: string, b: string) => number }>}
+ */
+export async function measureInterleaved(contenders, { warmup = 3, runs = 15 } = {}) {
+  collectGarbage();
+  /** @type {Map<string, number[]>} */
+  const samples = new Map(contenders.map((contender) => [contender.name, []]));
+  /** @type {Map<string, unknown>} */
+  const last = new Map();
+  for (let round = 0; round < warmup + runs; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const contender = contenders[(round + k) % contenders.length];
+      const start = process.hrtime.bigint();
+      const result = await contender.run();
+      const end = process.hrtime.bigint();
+      if (round >= warmup) {
+        samples.get(contender.name)?.push(Number(end - start));
+        last.set(contender.name, result);
+      }
+    }
+  }
+  /** @type {Map<string, Measurement>} */
+  const results = new Map();
+  for (const [name, times] of samples) {
+    results.set(name, {
+      result: last.get(name),
+      samples: times,
+      median: median(times),
+      min: Math.min(...times),
+      max: Math.max(...times),
+    });
+  }
+  const ratio = (/** @type {string} */ a, /** @type {string} */ b) => {
+    const over = /** @type {number[]} */ (samples.get(b));
+    return median(/** @type {number[]} */ (samples.get(a)).map((time, i) => time / over[i]));
+  };
+  return { results, ratio };
+}
+
 // ---------------------------------------------------------------------------------------
 // Formatting
 
