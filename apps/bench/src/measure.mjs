@@ -68,25 +68,39 @@ export async function measure(fn, { warmup = 3, runs = 15 } = {}) {
 
 /**
  * Times several contenders in the same rounds: `warmup` untimed rounds, then `runs` timed
- * rounds, each running every contender once, in an order that rotates from round to round.
- * Machine drift, GC debt and allocator state then fall on every contender alike, where
- * `measure()` run one contender after another lets them land on one. Besides each
+ * rounds, each running every contender once. With `order: 'shuffle'` the order is shuffled
+ * anew each round (from a fixed seed), so that no contender always follows the same one;
+ * with `'rotate'` it rotates by one each round (for two: A B B A A B …, each following the
+ * other as often as itself). Machine drift, GC debt and allocator state then fall on every
+ * contender alike, where `measure()` run one contender after another lets them land on one. Besides each
  * contender's own figures, `ratio(a, b)` is the median of a's time over b's in the same
  * round: the paired comparison to quote.
  *
  * @param {readonly { name: string, run: () => unknown }[]} contenders
- * @param {MeasureOptions} [options]
+ * @param {MeasureOptions & { order?: 'shuffle' | 'rotate' }} [options] `order` @default 'shuffle'
  * @returns {Promise<{ results: Map<string, Measurement>, ratio: (a: string, b: string) => number }>}
  */
-export async function measureInterleaved(contenders, { warmup = 3, runs = 15 } = {}) {
+export async function measureInterleaved(
+  contenders,
+  { warmup = 3, runs = 15, order: how = 'shuffle' } = {},
+) {
   collectGarbage();
   /** @type {Map<string, number[]>} */
   const samples = new Map(contenders.map((contender) => [contender.name, []]));
   /** @type {Map<string, unknown>} */
   const last = new Map();
+  const random = seededRandom(contenders.length * 7919 + runs);
+  const order = [...contenders];
   for (let round = 0; round < warmup + runs; round++) {
-    for (let k = 0; k < contenders.length; k++) {
-      const contender = contenders[(round + k) % contenders.length];
+    if (how === 'rotate') {
+      if (round > 0) order.push(/** @type {(typeof order)[number]} */ (order.shift()));
+    } else {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+    for (const contender of order) {
       const start = process.hrtime.bigint();
       const result = await contender.run();
       const end = process.hrtime.bigint();
