@@ -112,7 +112,11 @@ function batchMemoryInChild(format) {
 
 const memoryFormat = process.env.MEMORY_FORMAT;
 if (memoryFormat === 'json' || memoryFormat === 'multipart') {
-  process.send?.(await batchMemory(memoryFormat));
+  const runs = await batchMemory(memoryFormat);
+  // Exit once the message is out (run by hand, without a parent, it is printed instead).
+  const send = process.send?.bind(process);
+  if (send === undefined) console.log(JSON.stringify(runs));
+  else await new Promise((resolve) => send(runs, resolve));
   process.exit(0);
 }
 
