@@ -66,6 +66,68 @@ export async function measure(fn, { warmup = 3, runs = 15 } = {}) {
   };
 }
 
+/**
+ * Times several contenders in the same rounds: `warmup` untimed rounds, then `runs` timed
+ * rounds, each running every contender once. With `order: 'shuffle'` the order is shuffled
+ * anew each round (from a fixed seed), so that no contender always follows the same one;
+ * with `'rotate'` it rotates by one each round (for two: A B B A A B …, each following the
+ * other as often as itself). Machine drift, GC debt and allocator state then fall on every
+ * contender alike, where `measure()` run one contender after another lets them land on one. Besides each
+ * contender's own figures, `ratio(a, b)` is the median of a's time over b's in the same
+ * round: the paired comparison to quote.
+ *
+ * @param {readonly { name: string, run: () => unknown }[]} contenders
+ * @param {MeasureOptions & { order?: 'shuffle' | 'rotate' }} [options] `order` @default 'shuffle'
+ * @returns {Promise<{ results: Map<string, Measurement>, ratio: (a: string, b: string) => number }>}
+ */
+export async function measureInterleaved(
+  contenders,
+  { warmup = 3, runs = 15, order: how = 'shuffle' } = {},
+) {
+  collectGarbage();
+  /** @type {Map<string, number[]>} */
+  const samples = new Map(contenders.map((contender) => [contender.name, []]));
+  /** @type {Map<string, unknown>} */
+  const last = new Map();
+  const random = seededRandom(contenders.length * 7919 + runs);
+  const order = [...contenders];
+  for (let round = 0; round < warmup + runs; round++) {
+    if (how === 'rotate') {
+      if (round > 0) order.push(/** @type {(typeof order)[number]} */ (order.shift()));
+    } else {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+    for (const contender of order) {
+      const start = process.hrtime.bigint();
+      const result = await contender.run();
+      const end = process.hrtime.bigint();
+      if (round >= warmup) {
+        samples.get(contender.name)?.push(Number(end - start));
+        last.set(contender.name, result);
+      }
+    }
+  }
+  /** @type {Map<string, Measurement>} */
+  const results = new Map();
+  for (const [name, times] of samples) {
+    results.set(name, {
+      result: last.get(name),
+      samples: times,
+      median: median(times),
+      min: Math.min(...times),
+      max: Math.max(...times),
+    });
+  }
+  const ratio = (/** @type {string} */ a, /** @type {string} */ b) => {
+    const over = /** @type {number[]} */ (samples.get(b));
+    return median(/** @type {number[]} */ (samples.get(a)).map((time, i) => time / over[i]));
+  };
+  return { results, ratio };
+}
+
 // ---------------------------------------------------------------------------------------
 // Formatting
 

@@ -1,5 +1,5 @@
 /** Byte helpers shared by the codecs. No `node:` imports: these run in browsers too. */
-import { native, nativeUtf8Length } from './nativeBytes.js';
+import { native, nativeAllocUnsafe, nativeUtf8Length } from './nativeBytes.js';
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
@@ -90,17 +90,30 @@ export function plainBytes(bytes: Uint8Array): Uint8Array {
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Arrays at least this long are allocated without zeroing when the platform can. */
+const UNZEROED_MIN = 4096;
+
+/**
+ * `chunks` joined in one array (the chunk itself when there is one). `total`, when given,
+ * is their summed length.
+ */
 export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   if (chunks.length === 0) return EMPTY_BYTES;
   let length = total ?? 0;
   if (total === undefined) for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
+  // Every byte is written below, so the array need not be zeroed first.
+  const out =
+    nativeAllocUnsafe !== undefined && length >= UNZEROED_MIN
+      ? nativeAllocUnsafe(length)
+      : new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.length;
   }
+  // A `total` larger than the chunks: no stale memory may show.
+  if (offset < length) out.fill(0, offset);
   return out;
 }
 

@@ -22,6 +22,22 @@ export async function* limitedChunks(
   }
 }
 
+/**
+ * The chunks of `body` to read with `for await`, each to be counted with `countChunk`: the
+ * same checks as `limitedChunks` without an async generator between the body and its
+ * reader (one fewer promise per chunk).
+ */
+export function bodyChunks(body: BodyInput): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+  return body instanceof Uint8Array ? [body] : body;
+}
+
+/** Adds a chunk's bytes to `total`; throws `body_too_large` once it passes `maxBytes`. */
+export function countChunk(total: number, chunk: Uint8Array, maxBytes: number): number {
+  const sum = total + chunk.length;
+  if (sum > maxBytes) throw tooLarge(maxBytes);
+  return sum;
+}
+
 /** Reads all of `body` into one array, up to `maxBytes`. */
 export async function readAll(body: BodyInput, maxBytes: number): Promise<Uint8Array> {
   if (body instanceof Uint8Array) {

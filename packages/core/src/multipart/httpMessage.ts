@@ -20,10 +20,11 @@ interface HttpPart {
   partHeaders: HeaderList;
   startLine: string;
   headers: HeaderList;
-  /** Offset just past the blank line that ends the head; -1 when it runs to the part's end. */
+  /**
+   * Offset just past the blank line that ends the head; the part's length when the head
+   * runs to its end (then no bytes follow it).
+   */
   headEnd: number;
-  /** Bytes after the inner head; empty when the head ran to the end of the part. */
-  rest: Uint8Array;
 }
 
 /**
@@ -53,14 +54,7 @@ function parseHead(
     const end = lf > at && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
     if (end === at) {
       if (phase === 2) {
-        const headEnd = lf + 1;
-        return {
-          partHeaders,
-          startLine: startLine!,
-          headers,
-          headEnd,
-          rest: bytes.subarray(headEnd),
-        };
+        return { partHeaders, startLine: startLine!, headers, headEnd: lf + 1 };
       }
       phase = 1;
     } else if (phase === 0) {
@@ -77,8 +71,11 @@ function parseHead(
   if (startLine === undefined) {
     throw partError('invalid_batch', part, `part has no ${what} line`);
   }
-  return { partHeaders, startLine, headers, headEnd: -1, rest: EMPTY_BYTES };
+  return { partHeaders, startLine, headers, headEnd: bytes.length };
 }
+
+/** Bytes of a part decoded first to read its head. */
+const FIRST_HEAD_WINDOW = 512;
 
 /** Splits a part into part headers, start line, message headers and the rest. */
 function splitHttpPart(
@@ -88,12 +85,13 @@ function splitHttpPart(
 ): HttpPart {
   const { bytes } = part;
   const most = Math.min(bytes.length, limits.maxHeadBytes);
-  // Decode a little first, more only while the head has not ended.
-  let window = Math.min(most, 2048);
+  // Decode a little first (most heads are a few hundred bytes), more only while the head
+  // has not ended.
+  let window = Math.min(most, FIRST_HEAD_WINDOW);
   for (;;) {
     const head = parseHead(fromLatin1(bytes, 0, window), bytes, part, what);
     if (head !== undefined) {
-      if (head.headEnd !== -1) checkBodySize(part, head.rest.length, limits);
+      if (head.headEnd !== bytes.length) checkBodySize(part, bytes.length - head.headEnd, limits);
       return head;
     }
     if (window === most) throw headTooLarge(part, limits.maxHeadBytes);
@@ -107,11 +105,19 @@ function findHeader(headers: HeaderList, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `text` equals `lower` ignoring ASCII case; `usual` (the same word as it is most often
+ * written) is tried first, as one native comparison.
+ */
+function sameWord(text: string, usual: string, lower: string): boolean {
+  return text === usual || equalsLower(text, lower);
+}
+
 function checkPartHeaders(partHeaders: HeaderList, part: PartLocation): string | undefined {
   let contentId: string | undefined;
   for (const [name, value] of partHeaders) {
-    if (equalsLower(name, 'content-type')) {
-      if (equalsLower(value, 'application/http')) continue;
+    if (sameWord(name, 'Content-Type', 'content-type')) {
+      if (sameWord(value, 'application/http', 'application/http')) continue;
       const media = parseMediaType(value);
       if (media?.type !== 'application/http' && media?.type !== 'message/http') {
         throw partError(
@@ -122,26 +128,31 @@ function checkPartHeaders(partHeaders: HeaderList, part: PartLocation): string |
       }
     } else if (equalsLower(name, 'content-transfer-encoding')) {
       checkTransferEncoding(value, part);
-    } else if (contentId === undefined && equalsLower(name, 'content-id')) {
+    } else if (contentId === undefined && sameWord(name, 'Content-ID', 'content-id')) {
       contentId = value;
     }
   }
   return contentId;
 }
 
-/** The body of an inner message: `Content-Length` bytes, or the rest of the part. */
+/**
+ * The body of an inner message: `Content-Length` bytes, or the rest of the part; a view of
+ * `bytes` (the part) from `headEnd`.
+ */
 function messageBody(
   headers: HeaderList,
-  rest: Uint8Array,
+  bytes: Uint8Array,
+  headEnd: number,
   part: PartLocation,
   strict: boolean,
 ): Uint8Array {
+  const restLength = bytes.length - headEnd;
   let contentLength: number | undefined;
   for (const [name, value] of headers) {
     if (strict && equalsLower(name, 'transfer-encoding')) {
       throw partError('invalid_batch', part, 'Transfer-Encoding is not allowed in a part');
     }
-    if (equalsLower(name, 'content-length')) {
+    if (sameWord(name, 'Content-Length', 'content-length')) {
       const length = parseDecimal(value);
       if (length === -1 || (contentLength !== undefined && contentLength !== length)) {
         throw partError('invalid_batch', part, `invalid Content-Length "${printable(value)}"`);
@@ -150,24 +161,32 @@ function messageBody(
     }
   }
   // A request part whose rest is only line breaks has no body (clients add blank lines).
-  if (contentLength === undefined) return strict && onlyLineBreaks(rest, 0) ? EMPTY_BYTES : rest;
-  if (contentLength > rest.length) {
+  if (contentLength === undefined)
+    return strict && onlyLineBreaks(bytes, headEnd) ? EMPTY_BYTES : restOf(bytes, headEnd);
+  if (contentLength > restLength) {
     // Lenient: a Content-Length that also counted the line break before the next
     // delimiter (which belongs to the delimiter, RFC 2046) is corrected to the bytes held.
-    if (!strict || contentLength - rest.length <= 2) {
-      if (strict) setContentLength(headers, rest.length);
-      return rest;
+    if (!strict || contentLength - restLength <= 2) {
+      if (strict) setContentLength(headers, restLength);
+      return restOf(bytes, headEnd);
     }
     throw partError(
       'invalid_batch',
       part,
-      `Content-Length ${contentLength} is larger than the ${rest.length} bytes the part holds`,
+      `Content-Length ${contentLength} is larger than the ${restLength} bytes the part holds`,
     );
   }
-  if (strict && !onlyLineBreaks(rest, contentLength)) {
+  if (strict && !onlyLineBreaks(bytes, headEnd + contentLength)) {
     throw partError('invalid_batch', part, 'bytes follow the body past its Content-Length');
   }
-  return rest.subarray(0, contentLength);
+  return contentLength === restLength
+    ? restOf(bytes, headEnd)
+    : bytes.subarray(headEnd, headEnd + contentLength);
+}
+
+/** The bytes of a part after its head. */
+function restOf(bytes: Uint8Array, headEnd: number): Uint8Array {
+  return headEnd === bytes.length ? EMPTY_BYTES : bytes.subarray(headEnd);
 }
 
 /** A decimal of 1 to 15 digits, or -1. */
@@ -192,7 +211,20 @@ function onlyLineBreaks(bytes: Uint8Array, from: number): boolean {
   return true;
 }
 
-const HTTP_VERSION = /^HTTP\/\d\.\d$/;
+/** True when `text` from `at` to its end is `HTTP/d.d` (d a decimal digit). */
+function isHttpVersionAt(text: string, at: number): boolean {
+  return (
+    text.length - at === 8 &&
+    text.startsWith('HTTP/', at) &&
+    isDigit(text.charCodeAt(at + 5)) &&
+    text.charCodeAt(at + 6) === 0x2e &&
+    isDigit(text.charCodeAt(at + 7))
+  );
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Size limits of one part; the same numbers the `MultipartScanner` enforces while reading. */
@@ -214,7 +246,7 @@ export function changeSetGroup(ordinal: number): string {
 
 /** Reads one `application/http` request part (SPEC §2 request). */
 export function parseRequestPart(part: MultipartPart, context: RequestPartContext): SubRequest {
-  const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'request', context);
+  const { partHeaders, startLine, headers, headEnd } = splitHttpPart(part, 'request', context);
   const contentId = checkPartHeaders(partHeaders, part);
 
   // METHOD SP target [SP HTTP-version]: split by hand (String#split is slow on slices).
@@ -223,7 +255,7 @@ export function parseRequestPart(part: MultipartPart, context: RequestPartContex
   const rawMethod = space === -1 ? startLine : startLine.slice(0, space);
   let target =
     space === -1 ? '' : startLine.slice(space + 1, space2 === -1 ? startLine.length : space2);
-  if (space === -1 || (space2 !== -1 && !HTTP_VERSION.test(startLine.slice(space2 + 1)))) {
+  if (space === -1 || (space2 !== -1 && !isHttpVersionAt(startLine, space2 + 1))) {
     throw partError('invalid_batch', part, `malformed request line "${printable(startLine)}"`);
   }
   const method = upperAscii(rawMethod);
@@ -241,7 +273,7 @@ export function parseRequestPart(part: MultipartPart, context: RequestPartContex
     target = resolved;
   }
 
-  const body = messageBody(headers, rest, part, true);
+  const body = messageBody(headers, part.bytes, headEnd, part, true);
   if (body.length > context.maxBodyBytes) {
     throw partError(
       'item_body_too_large',
@@ -257,7 +289,7 @@ export function parseRequestPart(part: MultipartPart, context: RequestPartContex
 
 /** Reads one `application/http` response part (client side; lenient about lengths). */
 export function parseResponsePart(part: MultipartPart, limits: PartLimits): DecodedSubResponse {
-  const { partHeaders, startLine, headers, rest } = splitHttpPart(part, 'response', limits);
+  const { partHeaders, startLine, headers, headEnd } = splitHttpPart(part, 'response', limits);
   const contentId = findHeader(partHeaders, 'content-id');
   const match = /^HTTP\/\d\.\d (\d{3})(?: (.*))?$/.exec(startLine);
   if (match === null) {
@@ -267,7 +299,7 @@ export function parseResponsePart(part: MultipartPart, limits: PartLimits): Deco
     status: Number(match[1]),
     statusText: match[2] ?? '',
     headers,
-    body: messageBody(headers, rest, part, false),
+    body: messageBody(headers, part.bytes, headEnd, part, false),
   };
   if (contentId !== undefined) response.contentId = contentId;
   if (part.changeSet !== undefined)

@@ -1,6 +1,6 @@
 import { concatBytes, fromUtf8Strict } from '../http/bytes.js';
 import { formatOfContentType } from '../http/contentType.js';
-import { type BodyInput, limitedChunks } from '../http/readBody.js';
+import { type BodyInput, bodyChunks, countChunk } from '../http/readBody.js';
 import { JsonBatchWatcher } from '../json/JsonBatchWatcher.js';
 import { parseJsonBatch } from '../json/parseJsonBatch.js';
 import { BatchError } from '../model/BatchError.js';
@@ -92,7 +92,9 @@ async function decodeMultipartRequest(
   });
   const context = { host: input.host, ...partLimits };
   const items: SubRequest[] = [];
-  for await (const chunk of limitedChunks(input.body, limits.maxBodyBytes)) {
+  let total = 0;
+  for await (const chunk of bodyChunks(input.body)) {
+    total = countChunk(total, chunk, limits.maxBodyBytes);
     for (const part of scanner.push(chunk)) items.push(parseRequestPart(part, context));
     // Parts first, then what stopped the scan: the first problem of the body is the one told.
     scanner.throwIfFailed();
@@ -108,7 +110,9 @@ async function decodeJsonRequest(
 ): Promise<SubRequest[]> {
   const watcher = new JsonBatchWatcher(limits);
   const chunks: Uint8Array[] = [];
-  for await (const chunk of limitedChunks(input.body, limits.maxBodyBytes)) {
+  let total = 0;
+  for await (const chunk of bodyChunks(input.body)) {
+    total = countChunk(total, chunk, limits.maxBodyBytes);
     watcher.push(chunk);
     chunks.push(chunk);
   }
