@@ -1,5 +1,5 @@
 import { equalsLower } from '../http/headerNames.js';
-import { applyHeaderPolicy } from '../http/headerPolicy.js';
+import { applyInheritedHeaders, compileOuterHeaders } from '../http/headerPolicy.js';
 import {
   comparablePath,
   mayBeSamePath,
@@ -66,6 +66,8 @@ interface PlanState {
   groups: Map<string, ItemGroup>;
   /** The atomicity group of the item being planned. */
   group: ItemGroup | undefined;
+  /** The outer headers the items may inherit, worked out once for the batch. */
+  inherited: ReturnType<typeof compileOuterHeaders>;
 }
 
 /**
@@ -89,6 +91,7 @@ export function planBatch(decoded: DecodedBatch, context: PlanContext): PlannedI
     indexOfId: new Map(),
     groups: new Map(),
     group: undefined,
+    inherited: compileOuterHeaders(context.outerHeaders, context.inherits),
   };
   return decoded.items.map((item, index) => planItem(state, item, index));
 }
@@ -110,10 +113,7 @@ function planItem(state: PlanState, item: SubRequest, index: number): PlannedIte
   const request: SubRequest = {
     method: item.method,
     target,
-    headers: withContentLength(
-      applyHeaderPolicy(item.headers, context.outerHeaders, context.inherits),
-      item.body,
-    ),
+    headers: withContentLength(applyInheritedHeaders(item.headers, state.inherited), item.body),
     body: item.body,
   };
   if (item.id !== undefined) request.id = item.id;

@@ -50,42 +50,79 @@ export function compileInheritPolicy(
   return (name) => allowed.has(name) && !isNeverInherited(name);
 }
 
+/** One outer header an item may get: `host` always, any other unless the item sets its own. */
+interface InheritedHeader {
+  lower: string;
+  header: HeaderList[number];
+}
+
+/**
+ * What the outer request passes to its items, worked out once per batch: its `Host`, and the
+ * headers the policy lets through — none that the outer `Connection` header names, an inherited
+ * `Prefer` without `respond-async` (SPEC §7, which only the batch layer applies) — in their
+ * order. `applyInheritedHeaders` then only drops those an item sets itself.
+ */
+export function compileOuterHeaders(
+  outer: HeaderList,
+  inherits: (lowerName: string) => boolean,
+): readonly InheritedHeader[] {
+  let connectionNames: Set<string> | undefined;
+  for (const [name, value] of outer) {
+    if (name.toLowerCase() === 'connection') {
+      connectionNames ??= new Set();
+      for (const token of value.split(',')) connectionNames.add(token.trim().toLowerCase());
+    }
+  }
+  const inherited: InheritedHeader[] = [];
+  for (const header of outer) {
+    const lower = header[0].toLowerCase();
+    if (lower === 'host') inherited.push({ lower, header });
+    else if (connectionNames?.has(lower) !== true && inherits(lower)) {
+      if (lower !== 'prefer') inherited.push({ lower, header });
+      else {
+        const value = inheritablePrefer(header[1]);
+        if (value !== undefined)
+          inherited.push({ lower, header: value === header[1] ? header : [header[0], value] });
+      }
+    }
+  }
+  return inherited;
+}
+
+/**
+ * An item's headers: its own (defaults already merged in) but `Host`, then the outer headers
+ * of `compileOuterHeaders` it does not set itself; `Host` is always the outer request's.
+ */
+export function applyInheritedHeaders(
+  own: HeaderList,
+  inherited: readonly InheritedHeader[],
+): HeaderList {
+  const headers: HeaderList = [];
+  let ownNames: Set<string> | undefined;
+  for (const header of own) {
+    const lower = header[0].toLowerCase();
+    if (lower === 'host') continue;
+    ownNames ??= new Set();
+    ownNames.add(lower);
+    headers.push(header);
+  }
+  for (const { lower, header } of inherited) {
+    if (ownNames === undefined || lower === 'host' || !ownNames.has(lower)) headers.push(header);
+  }
+  return headers;
+}
+
 /**
  * The headers a sub-request is dispatched with: its own (defaults already merged in),
  * then the inherited outer headers it does not set itself, plus any header the outer
  * `Connection` header names is dropped; `Host` is always the outer request's. An inherited
- * `Prefer` loses `respond-async` (SPEC §7), which only the batch layer applies.
+ * `Prefer` loses `respond-async` (SPEC §7), which only the batch layer applies. A batch
+ * works the outer part out once (`compileOuterHeaders`), not once per item.
  */
 export function applyHeaderPolicy(
   own: HeaderList,
   outer: HeaderList,
   inherits: (lowerName: string) => boolean,
 ): HeaderList {
-  const ownNames = new Set<string>();
-  const headers: HeaderList = [];
-  for (const header of own) {
-    const lower = header[0].toLowerCase();
-    if (lower === 'host') continue;
-    ownNames.add(lower);
-    headers.push(header);
-  }
-  const connectionNames = new Set<string>();
-  for (const [name, value] of outer) {
-    if (name.toLowerCase() === 'connection') {
-      for (const token of value.split(',')) connectionNames.add(token.trim().toLowerCase());
-    }
-  }
-  for (const header of outer) {
-    const lower = header[0].toLowerCase();
-    if (lower === 'host') headers.push(header);
-    else if (!ownNames.has(lower) && !connectionNames.has(lower) && inherits(lower)) {
-      if (lower !== 'prefer') headers.push(header);
-      else {
-        // SPEC §7: `respond-async` belongs to the batch; the rest of `Prefer` is passed on.
-        const value = inheritablePrefer(header[1]);
-        if (value !== undefined) headers.push(value === header[1] ? header : [header[0], value]);
-      }
-    }
-  }
-  return headers;
+  return applyInheritedHeaders(own, compileOuterHeaders(outer, inherits));
 }
