@@ -17,6 +17,9 @@ const framework = process.argv[2];
 
 /** @type {() => Promise<void>} */
 let close;
+/** Longer than the bench: no idle keep-alive socket is closed between variants. */
+const KEEP_ALIVE_MS = 120_000;
+
 /** @type {number} */
 let port;
 /** @type {string | undefined} */
@@ -27,6 +30,7 @@ let reason;
  * @param {import('node:http').Server} server
  */
 async function listen(server) {
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, HOST, () => resolve(undefined));
@@ -66,6 +70,7 @@ switch (framework) {
     const server = /** @type {import('node:http').Server} */ (
       serve({ fetch: app.fetch, hostname: HOST, port: 0 })
     );
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
     if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
     port = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
     close = () =>
