@@ -44,9 +44,11 @@ export function batch<E extends Env = Env>(
     if (routePath.endsWith('/*') && !routePath.includes(':')) {
       if (!onBatchRoute(c.req.path, routePath.slice(0, -2))) return next();
     }
-    const context = { env: c.env, executionCtx: contextOf(c) };
+    const node = nodeIncoming(c.env);
+    // @hono/node-server passes no ExecutionContext: Hono's getter would only throw.
+    const context = { env: c.env, executionCtx: node === undefined ? contextOf(c) : undefined };
     const consumed = consumedBody(c);
-    const incoming = consumed === undefined ? nodeIncoming(c.env) : undefined;
+    const incoming = consumed === undefined ? node : undefined;
     if (incoming === undefined) return handle(c.req.raw, { ...context, body: consumed });
     // On @hono/node-server: the body straight from Node's request. Its `Request` is made
     // lazily, and `request.body` would make it whole (an undici Request, a web stream over
