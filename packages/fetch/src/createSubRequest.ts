@@ -19,7 +19,7 @@ import type { HeaderList, SubRequest } from '@batch/core';
 export function createSubRequest(
   origin: string,
   request: SubRequest,
-  signal: AbortSignal,
+  signal: AbortSignal | (() => AbortSignal),
 ): Request {
   const url = urlOf(origin, request.target);
   const bodyless = request.method === 'GET' || request.method === 'HEAD';
@@ -34,14 +34,14 @@ export function createSubRequest(
       request.method,
       request.headers,
       body,
-      signal,
+      typeof signal === 'function' ? signal : () => signal,
     ) as unknown as Request;
   }
   return new Request(url, {
     method: request.method,
     headers: request.headers,
     body: body as Uint8Array<ArrayBuffer> | null,
-    signal,
+    signal: typeof signal === 'function' ? signal() : signal,
   });
 }
 
@@ -89,8 +89,11 @@ class LazyRequest {
   readonly #headerList: HeaderList;
   /** The body bytes (the engine's; never handed out, only copies), or `null`. */
   readonly #body: Uint8Array | null;
-  /** The item's signal (DispatchContext.signal): aborted on timeout, deadline, disconnect. */
-  readonly #parentSignal: AbortSignal;
+  /**
+   * The item's signal (DispatchContext.signal, made when first read): aborted on timeout,
+   * deadline, disconnect. Asked for only when the app reads `signal` or needs a real Request.
+   */
+  readonly #parentSignal: () => AbortSignal;
   #headers: Headers | undefined;
   #signal: AbortSignal | undefined;
   /** The real Request, once anything but the fast members was touched. */
@@ -103,7 +106,7 @@ class LazyRequest {
     method: string,
     headers: HeaderList,
     body: Uint8Array | null,
-    signal: AbortSignal,
+    signal: () => AbortSignal,
   ) {
     this.#url = url;
     this.#method = method;
@@ -132,7 +135,7 @@ class LazyRequest {
       this.#signal =
         this.#real?.signal ??
         (typeof AbortSignal.any === 'function'
-          ? AbortSignal.any([this.#parentSignal])
+          ? AbortSignal.any([this.#parentSignal()])
           : this.#materialise().signal);
     }
     return this.#signal;
@@ -191,7 +194,7 @@ class LazyRequest {
         method: this.#method,
         headers: this.headers,
         body: this.#body as Uint8Array<ArrayBuffer> | null,
-        signal: this.#parentSignal,
+        signal: this.#parentSignal(),
       });
       if (this.#used) real.arrayBuffer().catch(() => {});
       this.#real = real;
@@ -313,7 +316,7 @@ function selfTest(Global: typeof Request): boolean {
       'PATCH',
       [['x-probe', 'a']],
       Uint8Array.of(104, 105),
-      controller.signal,
+      () => controller.signal,
     ) as unknown as Request;
     if (!(lazy instanceof Global) || !(lazy instanceof Root)) return false;
     const copy = new Global(lazy);

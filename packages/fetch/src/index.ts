@@ -97,10 +97,12 @@ export function createFetchDispatcher(app: FetchApp): Dispatcher {
     env: unknown,
     ctx: unknown,
   ) => Response | Promise<Response>;
-  return async (request, { signal, batch, returnMinimal }) => {
+  return async (request, context) => {
+    const { batch, returnMinimal } = context;
     const outer = batch.native as FetchBatchContext;
     const response = await run(
-      createSubRequest(outer.origin, request, signal),
+      // The signal only when the app reads it (most never do): no AbortController otherwise.
+      createSubRequest(outer.origin, request, () => context.signal),
       outer.env,
       outer.executionCtx,
     );
