@@ -129,6 +129,24 @@ function tree(spans: ReadableSpan[]) {
   return { server, items, under };
 }
 
+/**
+ * The batch span keeps its name and route (`POST /batch`), the item spans are under it, and
+ * under each item only the framework's own spans (`isScope`), one of them on the item's route.
+ */
+function expectFrameworkTree(spans: ReadableSpan[], isScope: (scope: string) => boolean) {
+  const found = tree(spans);
+  expect(found.server.name).toBe('POST /batch');
+  expect(found.server.attributes['http.route']).toBe('/batch');
+  expectItemSpans(found.items, true);
+  for (const item of found.items) {
+    const nested = found.under(item);
+    expect(nested.length).toBeGreaterThan(0);
+    expect(nested.every((span) => isScope(span.instrumentationScope.name))).toBe(true);
+    expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
+  }
+  return found;
+}
+
 function expectItemSpans(items: ReadableSpan[], routes: boolean, links = true): void {
   expect(items).toHaveLength(3);
   const [a, b, c] = items as [ReadableSpan, ReadableSpan, ReadableSpan];
@@ -195,17 +213,10 @@ describe('batchTracing with the SDK and the real http and express instrumentatio
   it('Express: POST /batch → three INTERNAL item spans → the express spans of each item', async () => {
     const { statuses, spans } = await sendBatch(traced);
     expect(statuses).toEqual([200, 200, 500]);
-    const { server, items, under } = tree(spans);
-    expect(server.name).toBe('POST /batch');
-    expect(server.attributes['http.route']).toBe('/batch');
+    const { server, items, under } = expectFrameworkTree(spans, (scope) =>
+      scope.includes('express'),
+    );
     expect(server.attributes['http.response.status_code']).toBe(200);
-    expectItemSpans(items, true);
-    for (const item of items) {
-      const nested = under(item);
-      expect(nested.length).toBeGreaterThan(0);
-      expect(nested.every((span) => span.instrumentationScope.name.includes('express'))).toBe(true);
-      expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
-    }
     // The rest: the express span of the batch route itself, beside the items.
     const inItems = new Set(items.flatMap((item) => [item, ...under(item)]));
     const rest = spans.filter((span) => span !== server && !inItems.has(span));
@@ -282,16 +293,7 @@ describe('batchTracing with Koa and @koa/router (instrumentation-koa)', () => {
     app.silent = true;
     const { statuses, spans } = await sendBatch(await listen(app.callback()));
     expect(statuses).toEqual([200, 200, 500]);
-    const { server, items, under } = tree(spans);
-    expect(server.name).toBe('POST /batch');
-    expect(server.attributes['http.route']).toBe('/batch');
-    expectItemSpans(items, true);
-    for (const item of items) {
-      const nested = under(item);
-      expect(nested.length).toBeGreaterThan(0);
-      expect(nested.every((span) => span.instrumentationScope.name.includes('koa'))).toBe(true);
-      expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
-    }
+    expectFrameworkTree(spans, (scope) => scope.includes('koa'));
   });
 });
 
@@ -308,18 +310,7 @@ describe('batchTracing with Fastify (@fastify/otel)', () => {
     try {
       const { statuses, spans } = await sendBatch(address);
       expect(statuses).toEqual([200, 200, 500]);
-      const { server, items, under } = tree(spans);
-      expect(server.name).toBe('POST /batch');
-      expect(server.attributes['http.route']).toBe('/batch');
-      expectItemSpans(items, true);
-      for (const item of items) {
-        const nested = under(item);
-        expect(nested.length).toBeGreaterThan(0);
-        expect(nested.every((span) => span.instrumentationScope.name === '@fastify/otel')).toBe(
-          true,
-        );
-        expect(nested.map((span) => span.attributes['http.route'])).toContain('/books/:id');
-      }
+      expectFrameworkTree(spans, (scope) => scope === '@fastify/otel');
     } finally {
       await app.close();
     }
