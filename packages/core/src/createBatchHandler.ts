@@ -12,6 +12,7 @@ import type { BatchRecord } from './engine/records/RecordStore.js';
 import { RecordedBatch } from './engine/records/recordedBatch.js';
 import { referencedTarget } from './engine/references.js';
 import { EMPTY_BYTES, utf8 } from './http/bytes.js';
+import { type AbortSource, ClientAbort } from './http/clientAbort.js';
 import { acceptsJsonLines } from './http/contentType.js';
 import { getHeader } from './http/headerNames.js';
 import { compileInheritPolicy } from './http/headerPolicy.js';
@@ -103,8 +104,11 @@ export interface BatchInput {
   headers: HeaderList;
   /** The body, whole or as a stream of chunks; it is read as it arrives. */
   body: BodyInput;
-  /** Aborted when the client goes away: no new item starts, running ones are aborted. */
-  signal?: AbortSignal | undefined;
+  /**
+   * Aborted when the client goes away: no new item starts, running ones are aborted. An
+   * `AbortSignal`, or (cheaper, for adapters) a `ClientAbort`.
+   */
+  signal?: AbortSource | undefined;
   /** Anything the adapter's dispatcher needs from the outer request; passed on as `context.batch.native`. */
   native?: unknown;
 }
@@ -135,8 +139,8 @@ export interface BatchFetchInit {
   body?: BodyInput | undefined;
   /** The batch request's headers as they came (Content-Length included), instead of `request.headers`. */
   headers?: HeaderList | undefined;
-  /** Aborts the batch when the client goes away, instead of `request.signal`. */
-  signal?: AbortSignal | undefined;
+  /** Aborts the batch when the client goes away, instead of `request.signal` (see `BatchInput.signal`). */
+  signal?: AbortSource | undefined;
   /**
    * With `body`: called when the batch was refused before its body was read to the end,
    * with what to do with the rest (SPEC §4 "The connection survives a refusal").
@@ -405,7 +409,7 @@ function runAndEncode(
 interface RunChoices {
   minimal: boolean;
   order: 'request' | 'completion';
-  signal: AbortSignal | undefined;
+  signal: AbortSource | undefined;
   recorded: { run: RecordedBatch; taken?: BatchRecord } | undefined;
 }
 
@@ -578,12 +582,8 @@ async function answerFetchRequest(
 ): Promise<Response> {
   const url = new URL(request.url);
   // Aborted when the client goes away or stops reading (cancels the response body).
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  const clientSignal = init.signal ?? request.signal;
-  if (clientSignal.aborted) abort();
-  clientSignal.addEventListener('abort', abort, { once: true });
-  const forget = () => clientSignal.removeEventListener('abort', abort);
+  const cancel = new ClientAbort();
+  const forget = cancel.follow(init.signal ?? request.signal);
   // `init.body` (and `init.headers`) spare a server whose `Request` is made lazily from
   // reading `request.body`; a fetch `Request` hides Content-Length, so its body counts.
   const stream = init.body === undefined ? request.body : null;
@@ -593,7 +593,7 @@ async function answerFetchRequest(
       path: url.pathname + url.search,
       headers: headersOf(request, init, url),
       body: init.body ?? (stream === null ? EMPTY_BYTES : streamChunks(stream)),
-      signal: controller.signal,
+      signal: cancel,
       native: init.native,
     },
     init.headers === undefined && stream !== null,
@@ -615,7 +615,7 @@ async function answerFetchRequest(
   }
   const body = toReadableStream(settled.first, settled.rest, () => {
     forget();
-    abort();
+    cancel.abort();
   });
   return new Response(body, { status: output.status, headers: settled.headers });
 }

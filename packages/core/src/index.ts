@@ -36,6 +36,8 @@ export type {
 } from './engine/records/RecordStore.js';
 export { RecordTooLarge } from './engine/records/RecordTooLarge.js';
 export { StoreUnavailable } from './engine/records/StoreUnavailable.js';
+export type { AbortSource } from './http/clientAbort.js';
+export { ClientAbort } from './http/clientAbort.js';
 export type { MediaType } from './http/contentType.js';
 export {
   acceptsJsonLines,

@@ -69,9 +69,18 @@ export type FetchBatchHandler = ((request: Request, init?: FetchBatchInit) => Pr
 export function batch(app: FetchApp, options: BatchOptions = {}): FetchBatchHandler {
   const handler = createBatchHandler({ ...options, dispatch: createFetchDispatcher(app) });
   const handle = async (request: Request, init: FetchBatchInit = {}) => {
-    const { env, executionCtx, ...rest } = init;
+    const { env, executionCtx } = init;
     const native: FetchBatchContext = { origin: new URL(request.url).origin, env, executionCtx };
-    const response = await handler.fetch(request, { ...rest, native });
+    // Field by field, not `{ ...rest, native }`: on a busy Node server an object made by rest
+    // and spread cost ~20 µs of CPU per batch (its shape is made anew, and every read of it
+    // after goes the slow way).
+    const response = await handler.fetch(request, {
+      native,
+      body: init.body,
+      headers: init.headers,
+      signal: init.signal,
+      onUnreadBody: init.onUnreadBody,
+    });
     // An asynchronous batch runs after its answer: a Workers-like runtime must be told.
     if (handler.runningAsync > 0) waitUntil(executionCtx, handler.idle());
     return response;

@@ -197,6 +197,58 @@ describe('@batch/hono in-process (app.request, no server)', () => {
     expect(plainParts.map(text)).toEqual(['hi request anonymous']);
   });
 
+  it("on @hono/node-server aborts a running item's signal when the client goes away, without making the server's request.signal", async () => {
+    const app = new Hono<{ Bindings: { incoming?: IncomingMessage } }>();
+    const seen: string[] = [];
+    // Answers only once its request's signal aborts (what a long query would watch).
+    app.get('/hang', async (c) => {
+      seen.push('started');
+      const { signal } = c.req.raw;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      seen.push('aborted');
+      return c.text('late');
+    });
+    app.post('/batch', batch(app));
+    const handed: Request[] = [];
+    const server = serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (request, env: HttpBindings | Http2Bindings) => {
+        handed.push(request);
+        return app.fetch(request, env);
+      },
+    }) as Server;
+    const running = await listen(server);
+    try {
+      const encoded = encodeBatchRequest('json', [{ target: '/hang' }]);
+      const controller = new AbortController();
+      const pending = fetch(`${running.url}/batch`, {
+        method: 'POST',
+        headers: { 'content-type': encoded.contentType },
+        body: encoded.body as Uint8Array<ArrayBuffer>,
+        signal: controller.signal,
+      }).catch(() => undefined);
+      // Once the item runs, the client goes away.
+      while (!seen.includes('started')) await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort();
+      await pending;
+      for (let waited = 0; !seen.includes('aborted') && waited < 10_000; waited += 20)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen).toEqual(['started', 'aborted']);
+      // The server's own signal for the batch request was never made (an AbortController
+      // per batch, the largest fixed cost of a batch of one there).
+      const [outer] = handed as [Request];
+      const made = Object.getOwnPropertySymbols(outer).filter(
+        (key) => key.description === 'abortControllerKey',
+      );
+      expect(
+        made.map((key) => (outer as unknown as Record<symbol, unknown>)[key]),
+      ).not.toContainEqual(expect.any(AbortController));
+    } finally {
+      await running.close();
+    }
+  });
+
   it('answers GET on the batch route with the core 405', async () => {
     const app = createTestApp('/batch', {}, []);
     const response = await app.request('/batch');

@@ -3,6 +3,7 @@ import {
   type BatchOptions,
   type BatchOutput,
   type BodyInput,
+  ClientAbort,
   createBatchHandler,
 } from '@batch/core';
 import { type ConnectionInfo, connectionOf } from './BatchSocket.js';
@@ -54,17 +55,17 @@ export function createNodeBatchRunner(
     },
   });
   const run = async (req: IncomingMessage, res: ServerResponse, body?: BodyInput) => {
-    const controller = new AbortController();
+    const clientGone = new ClientAbort();
     // Once: `res` is the batch request's own, and past its end `writableFinished` is true.
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) clientGone.abort();
     });
     const output = await handler.handle({
       method: req.method ?? 'GET',
       path: (req as NodeRequest).originalUrl ?? req.url ?? '/',
       headers: headerPairs(req.rawHeaders),
       body: body ?? readNodeBody(req, options),
-      signal: controller.signal,
+      signal: clientGone,
       native: req,
     });
     // A refusal before the body's end: drop the rest first, so the answer cannot wait on it.

@@ -1,3 +1,4 @@
+import type { AbortSource } from '../http/clientAbort.js';
 import { problemResponse } from '../http/problems.js';
 import type { SubResponse } from '../model/types.js';
 
@@ -17,7 +18,7 @@ export class Cancellation {
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
-  readonly #client: AbortSignal | undefined;
+  readonly #client: AbortSource | undefined;
   readonly #deadline: ReturnType<typeof setTimeout> | undefined;
   readonly #onAbort = new Set<() => void>();
   readonly #timeoutMs: number | undefined;
@@ -25,7 +26,7 @@ export class Cancellation {
   readonly abortable: boolean;
 
   constructor(
-    client: AbortSignal | undefined,
+    client: AbortSource | undefined,
     deadlineMs: number | undefined,
     timeoutMs: number | undefined,
   ) {

@@ -1,3 +1,4 @@
+import type { AbortSource } from '../http/clientAbort.js';
 import type { SubRequest, SubResponse } from '../model/types.js';
 import type { AtomicityGroupInfo, BatchItemInfo } from './itemInfo.js';
 
@@ -16,7 +17,7 @@ export interface ExecuteOptions {
   timeoutMs: number | undefined;
   deadlineMs: number | undefined;
   /** The client's signal: when it aborts, nothing new starts and running items are aborted. */
-  signal: AbortSignal | undefined;
+  signal: AbortSource | undefined;
   onItem: ((info: BatchItemInfo) => void) | undefined;
   /**
    * `'request'`: answers are yielded in request order. `'completion'`: each as soon as it

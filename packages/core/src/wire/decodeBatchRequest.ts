@@ -80,17 +80,17 @@ async function decodeMultipartRequest(
   limits: ResolvedBatchLimits,
 ): Promise<SubRequest[]> {
   const boundary = multipartBoundary(input.contentType ?? '');
-  const partLimits = {
-    maxHeadBytes: limits.maxPartHeaderBytes,
-    maxBodyBytes: limits.maxItemBodyBytes,
-  };
+  // Object literals, field by field: a spread makes its object the slow way, per batch.
+  const maxHeadBytes = limits.maxPartHeaderBytes;
+  const maxBodyBytes = limits.maxItemBodyBytes;
   const scanner = new MultipartScanner({
     boundary,
     maxParts: limits.maxRequests,
-    ...partLimits,
+    maxHeadBytes,
+    maxBodyBytes,
     changeSets: true,
   });
-  const context = { host: input.host, ...partLimits };
+  const context = { host: input.host, maxHeadBytes, maxBodyBytes };
   const items: SubRequest[] = [];
   let total = 0;
   for await (const chunk of bodyChunks(input.body)) {
