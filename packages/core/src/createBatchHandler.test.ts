@@ -6,6 +6,7 @@ import {
   type BatchHandlerOptions,
   type BatchItemInfo,
   type BatchOutput,
+  ClientAbort,
   createBatchHandler,
   type DecodedSubResponse,
   type DispatchContext,
@@ -678,6 +679,45 @@ describe('client disconnect', () => {
     );
     expect(seen).toEqual([{ aborted: true, same: true, reason: 'gone' }]);
   });
+
+  it.each([
+    ['no timeout', undefined],
+    ['a timeout', 60_000],
+  ] as const)(
+    'with %s, context.aborts tells a running item of a ClientAbort the adapter aborts, as its signal does',
+    async (_name, timeoutMs) => {
+      const client = new ClientAbort();
+      const seen: string[] = [];
+      const handler = handlerWith(
+        async (_request, context) => {
+          const { aborts } = context;
+          const told = new Promise<void>((resolve) =>
+            aborts.addEventListener('abort', () => resolve(), { once: true }),
+          );
+          seen.push(`before ${aborts.aborted}`);
+          client.abort(new Error('gone'));
+          await told;
+          seen.push(`after ${aborts.aborted} ${(aborts.reason as Error).message}`);
+          seen.push(`signal ${context.signal.aborted}`);
+          return ok('answered');
+        },
+        timeoutMs === undefined ? {} : { timeoutMs },
+      );
+      await read(
+        await handler.handle({
+          method: 'POST',
+          path: '/batch',
+          headers: [
+            ['Host', HOST],
+            ['Content-Type', 'application/json'],
+          ],
+          body: bytes(JSON.stringify({ requests: [{ method: 'GET', path: '/a' }] })),
+          signal: client,
+        }),
+      );
+      expect(seen).toEqual(['before false', 'after true gone', 'signal true']);
+    },
+  );
 
   it.each([
     ['handle', 'json'],

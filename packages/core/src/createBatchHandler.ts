@@ -61,6 +61,12 @@ export interface DispatchContext {
    * a dispatcher that never reads it costs no `AbortController`.
    */
   readonly signal: AbortSignal;
+  /**
+   * What aborts `signal`, for a dispatcher that only needs to be told (`aborted`, `reason`,
+   * `addEventListener('abort', …)`): it costs no `AbortController`. Listen to one or the
+   * other; `signal` may be a different object.
+   */
+  readonly aborts: AbortSource;
   /** 0-based position of the item in the batch. */
   index: number;
   /** The batch request the item came in. */
@@ -445,9 +451,12 @@ function startRuns(
     order: choices.order,
     // A body the answer drops is let go (a stream cancelled) as soon as the item answers.
     run: returnMinimal
-      ? async (request, index, signal) =>
-          dropBodyIfMinimal(await dispatch(request, new ItemContext(signal, index, batch, true)))
-      : (request, index, signal) => dispatch(request, new ItemContext(signal, index, batch, false)),
+      ? async (request, index, signal, aborts) =>
+          dropBodyIfMinimal(
+            await dispatch(request, new ItemContext(signal, aborts, index, batch, true)),
+          )
+      : (request, index, signal, aborts) =>
+          dispatch(request, new ItemContext(signal, aborts, index, batch, false)),
     signal: choices.signal,
     known:
       recorded?.taken === undefined
@@ -519,17 +528,20 @@ async function* oneRun(answers: SubResponse[]): AsyncGenerator<SubResponse[]> {
  */
 class ItemContext implements DispatchContext {
   readonly #signal: () => AbortSignal;
+  readonly aborts: AbortSource;
   readonly index: number;
   readonly batch: BatchRequestInfo;
   readonly returnMinimal: boolean;
 
   constructor(
     signal: () => AbortSignal,
+    aborts: AbortSource,
     index: number,
     batch: BatchRequestInfo,
     returnMinimal: boolean,
   ) {
     this.#signal = signal;
+    this.aborts = aborts;
     this.index = index;
     this.batch = batch;
     this.returnMinimal = returnMinimal;

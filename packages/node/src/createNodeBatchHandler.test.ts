@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { BatchOptions } from '@batch/core';
+import { type BatchOptions, encodeBatchRequest } from '@batch/core';
 import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
+import { describe, expect, it } from 'vitest';
 import { createNodeBatchHandler, onBatchRoute } from './index.js';
 
 /** The conformance app on plain node:http: a hand-written router. */
@@ -107,4 +108,41 @@ async function startPlainNodeApp(batchPath: string, options: BatchOptions): Prom
 
 conformanceSuite('@batch/node (plain node:http)', {
   start: ({ batchPath, batch }) => startPlainNodeApp(batchPath, batch),
+});
+
+describe('@batch/node when the client goes away', () => {
+  it('destroys the running sub-request (its req emits close), without a signal of its own', async () => {
+    const seen: string[] = [];
+    const app = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== '/hang') {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      // Answers only once the batch is over for it (what a long query would watch).
+      seen.push('started');
+      req.once('close', () => seen.push(`closed destroyed=${req.destroyed}`));
+    };
+    const batch = createNodeBatchHandler(app);
+    const server = createServer((req, res) => void batch(req, res));
+    const running = await listen(server.listen(0, '127.0.0.1'));
+    try {
+      const encoded = encodeBatchRequest('json', [{ target: '/hang' }]);
+      const controller = new AbortController();
+      const pending = fetch(`${running.url}/batch`, {
+        method: 'POST',
+        headers: { 'content-type': encoded.contentType },
+        body: encoded.body as Uint8Array<ArrayBuffer>,
+        signal: controller.signal,
+      }).catch(() => undefined);
+      while (!seen.includes('started')) await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort();
+      await pending;
+      for (let waited = 0; seen.length < 2 && waited < 10_000; waited += 20)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen).toEqual(['started', 'closed destroyed=true']);
+    } finally {
+      await running.close();
+    }
+  });
 });

@@ -51,7 +51,8 @@ export function createNodeBatchRunner(
         connection = connectionOf((context.batch.native as IncomingMessage).socket);
         connections.set(context.batch, connection);
       }
-      return dispatchToNode(app, request, connection, context.signal);
+      // `aborts`, not `signal`: an AbortController per batch cost more than the bridge.
+      return dispatchToNode(app, request, connection, context.aborts);
     },
   });
   const run = async (req: IncomingMessage, res: ServerResponse, body?: BodyInput) => {

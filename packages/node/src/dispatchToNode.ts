@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HeaderList, SubRequest, SubResponse } from '@batch/core';
+import type { AbortSource, HeaderList, SubRequest, SubResponse } from '@batch/core';
 import { BatchSocket, type ConnectionInfo } from './BatchSocket.js';
 import { MessageFactory, type NodeHandler } from './MessageFactory.js';
 import { type AbortWaiter, waitForAbort } from './waitForAbort.js';
@@ -161,7 +161,7 @@ class SubRequestRun implements AbortWaiter {
     socket: BatchSocket,
     req: IncomingMessage,
     res: CapturingResponse,
-    signal: AbortSignal,
+    signal: AbortSource,
   ) {
     this.#resolve = resolve;
     this.#socket = socket;
@@ -223,7 +223,7 @@ export function dispatchToNode(
   handler: NodeHandler,
   request: SubRequest,
   connection: ConnectionInfo,
-  signal: AbortSignal,
+  signal: AbortSource,
 ): Promise<SubResponse> {
   return new Promise<SubResponse>((resolve, reject) => {
     const messages = MessageFactory.of(handler);

@@ -1,10 +1,11 @@
+import type { AbortSource } from '@batch/core';
 /** What waits on a signal: told once when it aborts. */
 export interface AbortWaiter {
   onAbort(): void;
 }
 
 /** The waiters on each signal, behind the one listener each signal gets. */
-const waiting = new WeakMap<AbortSignal, Set<AbortWaiter>>();
+const waiting = new WeakMap<AbortSource, Set<AbortWaiter>>();
 
 /**
  * Tells `waiter` once when `signal` aborts, unless it is deleted from the set returned
@@ -13,7 +14,7 @@ const waiting = new WeakMap<AbortSignal, Set<AbortWaiter>>();
  * batch's signal, and a listener each (an `EventTarget` listener record, its options
  * validated, a lookup to remove it) costs more than the item's `Set` entry.
  */
-export function waitForAbort(signal: AbortSignal, waiter: AbortWaiter): Set<AbortWaiter> {
+export function waitForAbort(signal: AbortSource, waiter: AbortWaiter): Set<AbortWaiter> {
   let waiters = waiting.get(signal);
   if (waiters === undefined) {
     const registered = new Set<AbortWaiter>();
@@ -34,6 +35,6 @@ export function waitForAbort(signal: AbortSignal, waiter: AbortWaiter): Set<Abor
 }
 
 /** Forgets `waiter`: it is not told when `signal` aborts. */
-export function stopWaitingForAbort(signal: AbortSignal, waiter: AbortWaiter): void {
+export function stopWaitingForAbort(signal: AbortSource, waiter: AbortWaiter): void {
   waiting.get(signal)?.delete(waiter);
 }

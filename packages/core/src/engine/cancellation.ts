@@ -13,7 +13,7 @@ export class DeadlineExceeded extends Error {}
  * stops reading), one listener on it fanned out to the running items, and each item's own
  * signal when it has a timeout.
  */
-export class Cancellation {
+export class Cancellation implements AbortSource {
   /** The batch's signal, made when first asked for (most dispatchers never read it). */
   #controller: AbortController | undefined;
   #aborted = false;
@@ -74,6 +74,19 @@ export class Cancellation {
     this.#reason = reason;
     for (const callback of [...this.#onAbort]) callback();
     this.#controller?.abort(reason);
+  }
+
+  /**
+   * `AbortSource`: what a dispatcher is given to learn that the batch aborted without its
+   * `signal()` (an `AbortController` per batch). A listener added after the abort is not
+   * called (read `aborted` first); all are forgotten when the batch is over.
+   */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.#aborted) this.#onAbort.add(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    this.#onAbort.delete(listener);
   }
 
   /** Calls `callback` when the batch aborts; returns how to forget it. */

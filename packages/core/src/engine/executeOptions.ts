@@ -4,8 +4,16 @@ import type { AtomicityGroupInfo, BatchItemInfo } from './itemInfo.js';
 
 /** What the executor needs besides the items. */
 export interface ExecuteOptions {
-  /** Dispatches an item; `signal` gives the signal it runs under (made when first asked for). */
-  run: (request: SubRequest, index: number, signal: () => AbortSignal) => Promise<SubResponse>;
+  /**
+   * Dispatches an item; `signal` gives the signal it runs under (made when first asked for),
+   * `aborts` says the same without making one.
+   */
+  run: (
+    request: SubRequest,
+    index: number,
+    signal: () => AbortSignal,
+    aborts: AbortSource,
+  ) => Promise<SubResponse>;
   /** Most items running at once. */
   concurrency: number;
   /**

@@ -61,7 +61,7 @@ export async function runItem(
   let response: SubResponse;
   try {
     const signalOf = signal === undefined ? cancellation.signal : () => signal;
-    const dispatch = () => options.run(request, index, signalOf);
+    const dispatch = () => options.run(request, index, signalOf, signal ?? cancellation);
     const dispatched =
       options.aroundItem === undefined ? dispatch() : options.aroundItem(request, index, dispatch);
     response = await cancellation.settle(dispatched, signal);
