@@ -56,6 +56,18 @@ const PRINTABLE_ESCAPE = /%(2[0-9A-Ea-e]|[3-6][0-9A-Fa-f]|7[0-9A-Ea-e])/g;
  * case. Used by the nesting guard, which errs on the side of refusing.
  */
 export function comparablePath(path: string): string {
+  // The batch route's own path comes once per batch, the same each time: kept.
+  if (path === lastPath) return lastComparable;
+  const comparable = computeComparablePath(path);
+  lastPath = path;
+  lastComparable = comparable;
+  return comparable;
+}
+
+let lastPath: string | undefined;
+let lastComparable = '/';
+
+function computeComparablePath(path: string): string {
   const decoded = stripQuery(path)
     .replaceAll('\\', '/')
     .replace(PRINTABLE_ESCAPE, (match) => String.fromCharCode(Number.parseInt(match.slice(1), 16)));
