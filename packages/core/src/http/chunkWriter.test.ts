@@ -7,7 +7,11 @@ const decoder = new TextDecoder();
 /** The writer as Node runs it, and as a browser does (no Buffer methods to borrow). */
 async function portableChunkWriter(): Promise<typeof NativeChunkWriter> {
   vi.resetModules();
-  vi.doMock('./nativeBytes.js', () => ({ native: undefined, nativeUtf8Length: undefined }));
+  vi.doMock('./nativeBytes.js', () => ({
+    native: undefined,
+    nativeUtf8Length: undefined,
+    nativeAllocUnsafe: undefined,
+  }));
   expect((await import('./nativeBytes.js')).native).toBeUndefined();
   return (await import('./chunkWriter.js')).ChunkWriter;
 }
@@ -81,6 +85,35 @@ describe.each([
     expect(taken.length).toBeGreaterThan(100);
     for (const { chunk, copy } of taken) expect(chunk).toEqual(copy);
     expect(decoder.decode(join(taken.map(({ chunk }) => chunk)))).toBe(expected);
+  });
+
+  it('keeps writers that share the slab apart, whatever order they write in', async () => {
+    const ChunkWriter = await load();
+    const writers = [0, 1, 2].map(() => ({
+      out: new ChunkWriter(64 * 1024),
+      expected: '',
+      taken: [] as Array<{ chunk: Uint8Array; copy: Uint8Array }>,
+    }));
+    for (let i = 0; i < 3000; i++) {
+      // Interleaved as batches answering at once would: a few pieces each, in turn.
+      const writer = writers[(i * 7) % 3]!;
+      if (i % 4 === 0) {
+        const mark = `${i};`.padEnd(i % 9, '.');
+        writer.out.latin1(mark);
+        writer.expected += mark;
+      }
+      const piece = `${i}:${'ü'.repeat(i % 5)}${'y'.repeat(i % 40)};`;
+      writer.expected += piece;
+      if (i % 2 === 0) writer.out.text(piece);
+      else writer.out.bytes(encoder.encode(piece));
+      if (i % 11 === 0)
+        for (const chunk of writer.out.take()) writer.taken.push({ chunk, copy: chunk.slice() });
+    }
+    for (const writer of writers) {
+      for (const chunk of writer.out.take()) writer.taken.push({ chunk, copy: chunk.slice() });
+      for (const { chunk, copy } of writer.taken) expect(chunk).toEqual(copy);
+      expect(decoder.decode(join(writer.taken.map(({ chunk }) => chunk)))).toBe(writer.expected);
+    }
   });
 
   it('takes a piece larger than its buffer size whole', async () => {
