@@ -7,7 +7,7 @@ import {
   encodeBatchRequest,
   type SubRequestInit,
 } from '@batch/core';
-import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
+import { conformanceSuite, listen, postThenGoAway, type RunningApp } from '@batch/test-suite';
 import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { type ExecutionContext, Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -220,20 +220,13 @@ describe('@batch/hono in-process (app.request, no server)', () => {
     }) as Server;
     const running = await listen(server);
     try {
-      const encoded = encodeBatchRequest('json', [{ target: '/hang' }]);
-      const controller = new AbortController();
-      const pending = fetch(`${running.url}/batch`, {
-        method: 'POST',
-        headers: { 'content-type': encoded.contentType },
-        body: encoded.body as Uint8Array<ArrayBuffer>,
-        signal: controller.signal,
-      }).catch(() => undefined);
       // Once the item runs, the client goes away.
-      while (!seen.includes('started')) await new Promise((resolve) => setTimeout(resolve, 10));
-      controller.abort();
-      await pending;
-      for (let waited = 0; !seen.includes('aborted') && waited < 10_000; waited += 20)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await postThenGoAway(
+        `${running.url}/batch`,
+        ['/hang'],
+        () => seen.includes('started'),
+        () => seen.includes('aborted'),
+      );
       expect(seen).toEqual(['started', 'aborted']);
       // The server's own signal for the batch request was never made (an AbortController
       // per batch, the largest fixed cost of a batch of one there).

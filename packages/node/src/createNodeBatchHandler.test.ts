@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type BatchOptions, encodeBatchRequest } from '@batch/core';
-import { conformanceSuite, listen, type RunningApp } from '@batch/test-suite';
+import type { BatchOptions } from '@batch/core';
+import { conformanceSuite, listen, postThenGoAway, type RunningApp } from '@batch/test-suite';
 import { describe, expect, it } from 'vitest';
 import { createNodeBatchHandler, onBatchRoute } from './index.js';
 
@@ -127,19 +127,12 @@ describe('@batch/node when the client goes away', () => {
     const server = createServer((req, res) => void batch(req, res));
     const running = await listen(server.listen(0, '127.0.0.1'));
     try {
-      const encoded = encodeBatchRequest('json', [{ target: '/hang' }]);
-      const controller = new AbortController();
-      const pending = fetch(`${running.url}/batch`, {
-        method: 'POST',
-        headers: { 'content-type': encoded.contentType },
-        body: encoded.body as Uint8Array<ArrayBuffer>,
-        signal: controller.signal,
-      }).catch(() => undefined);
-      while (!seen.includes('started')) await new Promise((resolve) => setTimeout(resolve, 10));
-      controller.abort();
-      await pending;
-      for (let waited = 0; seen.length < 2 && waited < 10_000; waited += 20)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await postThenGoAway(
+        `${running.url}/batch`,
+        ['/hang'],
+        () => seen.includes('started'),
+        () => seen.length >= 2,
+      );
       expect(seen).toEqual(['started', 'closed destroyed=true']);
     } finally {
       await running.close();

@@ -17,6 +17,7 @@ export {
   type Waited,
   waitForAbort,
 } from './fetchProbes.js';
+export { postThenGoAway } from './goAway.js';
 export type { Listening } from './listen.js';
 export { listen } from './listen.js';
 export { openApiTest } from './openApiTest.js';
