@@ -11,7 +11,7 @@ const utf8Encoder = new TextEncoder();
  * answer allocates nothing of its own (an array of its own memory per batch, zeroed, was
  * 6 % of such a batch's CPU, and its collection more).
  */
-let shared = new Uint8Array(0);
+let shared: Uint8Array = new Uint8Array(0);
 let sharedEnd = 0;
 
 function newSlab(bytes: number): Uint8Array {
@@ -28,7 +28,7 @@ function newSlab(bytes: number): Uint8Array {
  * socket write.
  */
 export class ChunkWriter {
-  #buffer = shared;
+  #buffer: Uint8Array = shared;
   /** Start of what is written and not yet taken, and the end of what is written. */
   #start = 0;
   #end = 0;
