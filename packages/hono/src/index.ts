@@ -1,7 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type BatchOptions, type BodyInput, ClientAbort, onBatchRoute } from '@batch/core';
+import type { IncomingMessage } from 'node:http';
+import { type BatchOptions, type BodyInput, type ClientAbort, onBatchRoute } from '@batch/core';
 import { batch as fetchBatch } from '@batch/fetch';
-import { chunksOf, discardUnreadBody, headerPairs } from '@batch/node/incoming';
+import {
+  type ClosingResponse,
+  chunksOf,
+  clientGone,
+  discardUnreadBody,
+  headerPairs,
+} from '@batch/node/incoming';
 import type { Context, Env, ExecutionContext, Handler } from 'hono';
 
 export type { BatchOptions } from '@batch/core';
@@ -60,7 +66,7 @@ export function batch<E extends Env = Env>(
       executionCtx,
       body: chunksOf(incoming),
       headers: headerPairs(incoming.rawHeaders),
-      signal: clientGone(c.env),
+      signal: clientGoneOf(c.env),
       onUnreadBody: (plan) => discardUnreadBody(incoming, plan),
     });
   };
@@ -90,22 +96,13 @@ function nodeIncoming(env: unknown): IncomingMessage | undefined {
 
 /**
  * On @hono/node-server: aborted when its response (`c.env.outgoing`) closes before it
- * finished, that is when the client went away. `request.signal` says the same, but the
- * server makes an `AbortController` for it when it is first read: with the batch's own, that
- * was the largest fixed cost of a batch of one there (~40 µs of ~150 µs of CPU).
+ * finished. `request.signal` says the same, but the server makes an `AbortController` for it
+ * when it is first read: with the batch's own, that was the largest fixed cost of a batch of
+ * one there (~40 µs of ~150 µs of CPU).
  */
-function clientGone(env: unknown): ClientAbort | undefined {
-  const outgoing = (env as { outgoing?: unknown }).outgoing as
-    | (Partial<ServerResponse> & { closed?: boolean })
-    | undefined;
-  if (typeof outgoing?.once !== 'function') return undefined;
-  const gone = new ClientAbort();
-  const onClose = () => {
-    if (outgoing.writableFinished !== true) gone.abort();
-  };
-  if (outgoing.closed === true || outgoing.destroyed === true) onClose();
-  else outgoing.once('close', onClose);
-  return gone;
+function clientGoneOf(env: unknown): ClientAbort | undefined {
+  const outgoing = (env as { outgoing?: Partial<ClosingResponse> }).outgoing;
+  return typeof outgoing?.once === 'function' ? clientGone(outgoing as ClosingResponse) : undefined;
 }
 
 /**

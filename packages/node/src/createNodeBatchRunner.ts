@@ -3,10 +3,10 @@ import {
   type BatchOptions,
   type BatchOutput,
   type BodyInput,
-  ClientAbort,
   createBatchHandler,
 } from '@batch/core';
 import { type ConnectionInfo, connectionOf } from './BatchSocket.js';
+import { clientGone } from './clientGone.js';
 import { discardUnreadBody } from './discardUnreadBody.js';
 import { dispatchToNode, type NodeHandler } from './dispatchToNode.js';
 import { headerPairs } from './headerPairs.js';
@@ -56,17 +56,12 @@ export function createNodeBatchRunner(
     },
   });
   const run = async (req: IncomingMessage, res: ServerResponse, body?: BodyInput) => {
-    const clientGone = new ClientAbort();
-    // Once: `res` is the batch request's own, and past its end `writableFinished` is true.
-    res.once('close', () => {
-      if (!res.writableFinished) clientGone.abort();
-    });
     const output = await handler.handle({
       method: req.method ?? 'GET',
       path: (req as NodeRequest).originalUrl ?? req.url ?? '/',
       headers: headerPairs(req.rawHeaders),
       body: body ?? readNodeBody(req, options),
-      signal: clientGone,
+      signal: clientGone(res),
       native: req,
     });
     // A refusal before the body's end: drop the rest first, so the answer cannot wait on it.

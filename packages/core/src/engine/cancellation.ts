@@ -1,4 +1,4 @@
-import type { AbortSource } from '../http/clientAbort.js';
+import { type AbortSource, ClientAbort } from '../http/clientAbort.js';
 import { problemResponse } from '../http/problems.js';
 import type { SubResponse } from '../model/types.js';
 
@@ -9,18 +9,17 @@ export class DeadlineExceeded extends Error {}
 
 /**
  * SPEC §4 "Cancellation", per-item timeouts and the batch deadline, in one place: the
- * batch's signal (aborted when the client goes away, the deadline passes, or the consumer
- * stops reading), one listener on it fanned out to the running items, and each item's own
- * signal when it has a timeout.
+ * batch's abort (when the client goes away, the deadline passes, or the consumer stops
+ * reading), itself an `AbortSource` whose listeners are the running items' waits (one
+ * fan-out, not a listener per item on an `EventTarget`: that would pass its listener warning
+ * threshold at 11), the batch's signal made only when asked for, and each item's own signal
+ * when it has a timeout.
  */
-export class Cancellation implements AbortSource {
+export class Cancellation extends ClientAbort {
   /** The batch's signal, made when first asked for (most dispatchers never read it). */
   #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-  readonly #client: AbortSource | undefined;
+  readonly #unfollow: (() => void) | undefined;
   readonly #deadline: ReturnType<typeof setTimeout> | undefined;
-  readonly #onAbort = new Set<() => void>();
   readonly #timeoutMs: number | undefined;
   /** Whether an item's dispatch must be raced against an abort at all. */
   readonly abortable: boolean;
@@ -30,14 +29,13 @@ export class Cancellation implements AbortSource {
     deadlineMs: number | undefined,
     timeoutMs: number | undefined,
   ) {
-    this.#client = client;
+    super();
     this.#timeoutMs = timeoutMs;
-    client?.addEventListener('abort', this.stop, { once: true });
-    if (client?.aborted) this.stop();
+    this.#unfollow = client === undefined ? undefined : this.follow(client);
     this.#deadline =
       deadlineMs === undefined
         ? undefined
-        : setTimeout(() => this.#abort(new DeadlineExceeded()), deadlineMs);
+        : setTimeout(() => this.abort(new DeadlineExceeded()), deadlineMs);
     this.abortable = client !== undefined || deadlineMs !== undefined || timeoutMs !== undefined;
   }
 
@@ -45,59 +43,20 @@ export class Cancellation implements AbortSource {
   readonly signal = (): AbortSignal => {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
+      if (this.aborted) this.#controller.abort(this.reason);
     }
     return this.#controller.signal;
   };
 
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  /** Why the batch aborted (the client's reason, `DeadlineExceeded`, or none). */
-  get reason(): unknown {
-    return this.#reason;
-  }
-
-  /** Aborts the batch with the client's reason (or none). */
-  readonly stop = (): void => {
-    this.#abort(this.#client?.reason);
-  };
-
   /**
-   * Aborts the batch: the running items' waits first (one fan-out, not a listener per item:
-   * that would pass EventTarget's listener warning threshold at 11), then the signal.
+   * Aborts the batch (once; `reason`: the client's, `DeadlineExceeded`, or none): the
+   * running items' waits first, then the signal.
    */
-  #abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    for (const callback of [...this.#onAbort]) callback();
+  override abort(reason?: unknown): void {
+    if (this.aborted) return;
+    super.abort(reason);
     this.#controller?.abort(reason);
   }
-
-  /**
-   * `AbortSource`: what a dispatcher is given to learn that the batch aborted without its
-   * `signal()` (an `AbortController` per batch). A listener added after the abort is not
-   * called (read `aborted` first); all are forgotten when the batch is over.
-   */
-  addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.#aborted) this.#onAbort.add(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    this.#onAbort.delete(listener);
-  }
-
-  /** Calls `callback` when the batch aborts; returns how to forget it. */
-  readonly whenAborted = (callback: () => void): (() => void) => {
-    if (this.#aborted) {
-      callback();
-      return () => {};
-    }
-    this.#onAbort.add(callback);
-    return () => this.#onAbort.delete(callback);
-  };
 
   /**
    * The signal one item runs under: the batch's (`undefined`: `signal()` makes it when
@@ -107,13 +66,15 @@ export class Cancellation implements AbortSource {
   itemSignal(): { signal: AbortSignal | undefined; release: (() => void) | undefined } {
     if (this.#timeoutMs === undefined) return { signal: undefined, release: undefined };
     const controller = new AbortController();
-    const forget = this.whenAborted(() => controller.abort(this.#reason));
+    const withBatch = () => controller.abort(this.reason);
+    if (this.aborted) withBatch();
+    else this.addEventListener('abort', withBatch);
     const timer = setTimeout(() => controller.abort(new ItemTimedOut()), this.#timeoutMs);
     return {
       signal: controller.signal,
       release: () => {
         clearTimeout(timer);
-        forget();
+        this.removeEventListener('abort', withBatch);
       },
     };
   }
@@ -124,45 +85,40 @@ export class Cancellation implements AbortSource {
    */
   settle(dispatched: Promise<SubResponse>, signal: AbortSignal | undefined): Promise<SubResponse> {
     if (!this.abortable) return dispatched;
-    if (signal !== undefined)
-      return untilAborted(dispatched, this.#timeoutMs, signal, (callback) => {
-        signal.addEventListener('abort', callback, { once: true });
-        return () => signal.removeEventListener('abort', callback);
-      });
-    return untilAborted(dispatched, this.#timeoutMs, this, this.whenAborted);
+    return untilAborted(dispatched, this.#timeoutMs, signal ?? this);
   }
 
   /** The answer of an item that cannot start because the batch was aborted. */
   abortedResponse(): SubResponse {
-    return abortedResponse(this.#reason);
+    return abortedResponse(this.reason);
   }
 
   /** The batch is over: stop what still runs when `unfinished`, forget timers and listeners. */
   close(unfinished: boolean): void {
-    if (unfinished) this.stop();
+    if (unfinished) this.abort();
     if (this.#deadline !== undefined) clearTimeout(this.#deadline);
-    this.#client?.removeEventListener('abort', this.stop);
-    this.#onAbort.clear();
+    this.#unfollow?.();
+    this.forgetListeners();
   }
 }
 
 /**
  * The dispatch's response, or the answer for an aborted item as soon as `source` aborts.
- * The abort callback is forgotten once either settles, so nothing per item outlives it.
- * `subscribe` watches it (the batch is watched without a listener per item).
+ * The abort listener is forgotten once either settles, so nothing per item outlives it.
  */
 function untilAborted(
   dispatched: Promise<SubResponse>,
   timeoutMs: number | undefined,
-  source: { readonly aborted: boolean; readonly reason: unknown },
-  subscribe: (callback: () => void) => () => void,
+  source: AbortSource,
 ): Promise<SubResponse> {
   if (source.aborted) {
     dispatched.catch(() => {});
     return Promise.resolve(abortedResponse(source.reason, timeoutMs));
   }
   return new Promise<SubResponse>((resolve, reject) => {
-    const forget = subscribe(() => resolve(abortedResponse(source.reason, timeoutMs)));
+    const onAbort = () => resolve(abortedResponse(source.reason, timeoutMs));
+    source.addEventListener('abort', onAbort, { once: true });
+    const forget = () => source.removeEventListener('abort', onAbort);
     dispatched.then(
       (response) => {
         forget();

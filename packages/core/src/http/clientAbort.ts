@@ -20,7 +20,7 @@ export interface AbortSource {
 export class ClientAbort implements AbortSource {
   #aborted = false;
   #reason: unknown;
-  #listeners: Array<() => void> | undefined;
+  #listeners: Set<() => void> | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -33,19 +33,16 @@ export class ClientAbort implements AbortSource {
   /** Listeners are called once whatever `options` say (there is one abort). */
   addEventListener(_type: 'abort', listener: () => void, _options?: { once?: boolean }): void {
     if (this.#aborted) return;
-    if (this.#listeners === undefined) this.#listeners = [listener];
-    else this.#listeners.push(listener);
+    this.#listeners ??= new Set();
+    this.#listeners.add(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const listeners = this.#listeners;
-    if (listeners === undefined) return;
-    const at = listeners.indexOf(listener);
-    if (at !== -1) listeners.splice(at, 1);
+    this.#listeners?.delete(listener);
   }
 
   /** Aborts (once): each listener is called, and forgotten. */
-  readonly abort = (reason?: unknown): void => {
+  abort(reason?: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
@@ -62,7 +59,7 @@ export class ClientAbort implements AbortSource {
         });
       }
     }
-  };
+  }
 
   /** Aborts (with its reason) when `source` does; returns how to stop following it. */
   follow(source: AbortSource): () => void {
@@ -73,5 +70,10 @@ export class ClientAbort implements AbortSource {
     }
     source.addEventListener('abort', abort, { once: true });
     return () => source.removeEventListener('abort', abort);
+  }
+
+  /** Forgets every listener without calling it (what listened is over). */
+  protected forgetListeners(): void {
+    this.#listeners = undefined;
   }
 }
